@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package auth
+
+// Role is what a person or token may do in koban. Roles follow the CSIRT roles
+// of the Nippon CSIRT Association, folded for small teams.
+type Role string
+
+// The roles, from most to least powerful.
+const (
+	// RoleAdmin manages users, tokens and settings, and can do everything.
+	RoleAdmin Role = "admin"
+	// RoleResponder runs incidents and containment actions.
+	RoleResponder Role = "responder"
+	// RoleAnalyst triages alerts, hunts and manages intel.
+	RoleAnalyst Role = "analyst"
+	// RoleViewer is management: dashboards and reports, read only.
+	RoleViewer Role = "viewer"
+	// RoleReporter is any employee: the incident report form only.
+	RoleReporter Role = "reporter"
+)
+
+// Roles lists every role, most powerful first.
+var Roles = []Role{RoleAdmin, RoleResponder, RoleAnalyst, RoleViewer, RoleReporter}
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	for _, k := range Roles {
+		if r == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Permission names a capability that routes, commands and services check.
+type Permission string
+
+// The permissions. Later issues add their own here, with their row in
+// grants below.
+const (
+	// PermSelf: sign out, own settings, own password and TOTP.
+	PermSelf Permission = "self"
+	// PermDashboard: the overview page.
+	PermDashboard Permission = "dashboard.view"
+	// PermReports: management reports.
+	PermReports Permission = "reports.view"
+	// PermTraining: drills, training records and exercises.
+	PermTraining Permission = "training.view"
+	// PermAlerts: the alert queue.
+	PermAlerts Permission = "alerts.view"
+	// PermIncidents: incident cases.
+	PermIncidents Permission = "incidents.view"
+	// PermHunting: event search and threat hunting.
+	PermHunting Permission = "hunting.use"
+	// PermIntel: threat intelligence.
+	PermIntel Permission = "intel.view"
+	// PermAssets: the asset register.
+	PermAssets Permission = "assets.view"
+	// PermVulns: vulnerabilities.
+	PermVulns Permission = "vulns.view"
+	// PermSettings: koban-wide settings.
+	PermSettings Permission = "settings.view"
+	// PermUsers: users, their roles and their sessions.
+	PermUsers Permission = "users.manage"
+	// PermTokens: API tokens.
+	PermTokens Permission = "tokens.manage"
+	// PermAudit: reading the audit trail.
+	PermAudit Permission = "audit.view"
+	// PermMetrics: reading /metrics with an API token.
+	PermMetrics Permission = "metrics.view"
+)
+
+// grants is the one place that says which role holds which permission.
+var grants = map[Permission][]Role{
+	PermSelf:      Roles,
+	PermDashboard: {RoleAdmin, RoleResponder, RoleAnalyst, RoleViewer},
+	PermReports:   {RoleAdmin, RoleResponder, RoleAnalyst, RoleViewer},
+	PermTraining:  {RoleAdmin, RoleResponder, RoleAnalyst, RoleViewer},
+	PermAlerts:    {RoleAdmin, RoleResponder, RoleAnalyst},
+	PermIncidents: {RoleAdmin, RoleResponder, RoleAnalyst},
+	PermHunting:   {RoleAdmin, RoleResponder, RoleAnalyst},
+	PermIntel:     {RoleAdmin, RoleResponder, RoleAnalyst},
+	PermAssets:    {RoleAdmin, RoleResponder, RoleAnalyst},
+	PermVulns:     {RoleAdmin, RoleResponder, RoleAnalyst},
+	PermSettings:  {RoleAdmin},
+	PermUsers:     {RoleAdmin},
+	PermTokens:    {RoleAdmin},
+	PermAudit:     {RoleAdmin},
+	PermMetrics:   {RoleAdmin},
+}
+
+// Can reports whether role r holds permission p. An unknown permission is
+// held by nobody.
+func Can(r Role, p Permission) bool {
+	for _, g := range grants[p] {
+		if g == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Permissions lists every permission that has a grant row.
+func Permissions() []Permission {
+	ps := make([]Permission, 0, len(grants))
+	for p := range grants {
+		ps = append(ps, p)
+	}
+	return ps
+}

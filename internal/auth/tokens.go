@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package auth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/koban-csirt/koban/internal/audit"
+	"github.com/koban-csirt/koban/internal/fault"
+)
+
+// tokenAuditEvery is how often the use of one API token is written to the
+// audit trail; every use updates its last-used time and address.
+const tokenAuditEvery = time.Hour
+
+// tokenTouchEvery limits how often last-used is written for busy tokens.
+const tokenTouchEvery = time.Minute
+
+// CreateToken makes an API token for the actor with a name and role, valid
+// for ttl (0: until revoked). The secret is returned once and never stored.
+func (s *Service) CreateToken(ctx context.Context, a audit.Actor, name string, role Role, ttl time.Duration) (Token, string, error) {
+	name = strings.TrimSpace(name)
+	var errs fault.List
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		errs = append(errs, fault.InvalidField("name", "token.name_invalid", "max", 100))
+	}
+	if !role.Valid() {
+		errs = append(errs, fault.InvalidField("role", "user.role_invalid"))
+	}
+	if ttl < 0 {
+		errs = append(errs, fault.InvalidField("ttl", "token.ttl_invalid"))
+	}
+	if err := errs.Err(); err != nil {
+		return Token{}, "", err
+	}
+	secret := TokenPrefix + newSecret()
+	now := s.nowUTC()
+	t := Token{Name: name, Hint: secret[:len(TokenPrefix)+4], Hash: hashSecret(secret), Role: role,
+		UserID: a.UserID, CreatedAt: now}
+	if ttl > 0 {
+		t.ExpiresAt = now.Add(ttl)
+	}
+	err := s.store.Tx(ctx, func(ctx context.Context) error {
+		var err error
+		if t, err = s.store.CreateToken(ctx, t); err != nil {
+			return err
+		}
+		return s.record(ctx, a, "token.create", audit.Object("token", t.ID), nil, t.view())
+	})
+	if err != nil {
+		return Token{}, "", fmt.Errorf("auth: create token: %w", err)
+	}
+	return t, secret, nil
+}
+
+// RevokeToken stops a token from working.
+func (s *Service) RevokeToken(ctx context.Context, a audit.Actor, id int64) error {
+	return s.store.Tx(ctx, func(ctx context.Context) error {
+		t, err := s.store.Token(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !t.RevokedAt.IsZero() {
+			return nil
+		}
+		before := t.view()
+		t.RevokedAt = s.nowUTC()
+		if err := s.store.UpdateToken(ctx, t); err != nil {
+			return err
+		}
+		return s.record(ctx, a, "token.revoke", audit.Object("token", t.ID), before, t.view())
+	})
+}
+
+// Tokens returns every token, newest first.
+func (s *Service) Tokens(ctx context.Context) ([]Token, error) { return s.store.Tokens(ctx) }
+
+// AuthenticateToken returns the principal of an API token used from ip.
+// Unknown, revoked and expired tokens, and tokens of disabled users, give
+// Unauthenticated; repeated failures from one address lock it like failed
+// sign-ins do.
+func (s *Service) AuthenticateToken(ctx context.Context, secret, ip string) (Principal, error) {
+	now := s.nowUTC()
+	if err := s.checkLocks(ctx, now, ipKey(ip)); err != nil {
+		return Principal{}, err
+	}
+	var t Token
+	var u User
+	var err error = fault.New(fault.NotFound, "token.unknown")
+	if looksLikeToken(secret) {
+		t, u, err = s.store.TokenByHash(ctx, hashSecret(secret))
+	}
+	if err != nil && !fault.Is(err, fault.NotFound) {
+		return Principal{}, fmt.Errorf("auth: token: %w", err)
+	}
+	if err != nil || !t.Active(now) || u.Disabled {
+		if err := s.tokenFailed(ctx, now, ip); err != nil {
+			return Principal{}, err
+		}
+		return Principal{}, fault.New(fault.Unauthenticated, "token.invalid")
+	}
+	if now.Sub(t.LastUsedAt) >= tokenTouchEvery || t.LastUsedIP != ip {
+		err := s.store.Tx(ctx, func(ctx context.Context) error {
+			audited := now.Sub(t.LastUsedAt) >= tokenAuditEvery || t.LastUsedIP != ip
+			t.LastUsedAt, t.LastUsedIP = now, ip
+			if err := s.store.UpdateToken(ctx, t); err != nil {
+				return err
+			}
+			if !audited {
+				return nil
+			}
+			a := audit.Actor{UserID: u.ID, Name: u.Name, Via: audit.ViaAPI, TokenID: t.ID, IP: ip}
+			return s.record(ctx, a, "token.use", audit.Object("token", t.ID), nil, nil)
+		})
+		if err != nil {
+			return Principal{}, fmt.Errorf("auth: token use: %w", err)
+		}
+	}
+	return Principal{User: u, Role: t.Role, TokenID: t.ID, TokenName: t.Name}, nil
+}
+
+func (s *Service) tokenFailed(ctx context.Context, now time.Time, ip string) error {
+	err := s.store.Tx(ctx, func(ctx context.Context) error {
+		t, err := s.store.Throttle(ctx, ipKey(ip))
+		if err != nil {
+			return err
+		}
+		locked := t.fail(now, s.cfg.Throttle.MaxFailuresPerIP, s.cfg.Throttle)
+		if err := s.store.SaveThrottle(ctx, t); err != nil {
+			return err
+		}
+		a := audit.Actor{Name: "anonymous", Via: audit.ViaAPI, IP: ip}
+		if err := s.record(ctx, a, "auth.token_rejected", "", nil, nil); err != nil || !locked {
+			return err
+		}
+		return s.record(ctx, a, "auth.locked", "", nil, map[string]any{"key": t.Key, "failures": t.Failures, "reason": "invalid API tokens"})
+	})
+	if err != nil {
+		return fmt.Errorf("auth: record token failure: %w", err)
+	}
+	return nil
+}
