@@ -199,3 +199,12 @@ func (c *Checker) Finish(h Head) (int64, error) {
 	}
 	return c.n, nil
 }
+
+// Filter selects audit entries for reading, newest first.
+type Filter struct {
+	Before int64  // only entries with Seq below this; 0 for the newest
+	Limit  int    // at most this many (1 to 500; other values mean 100)
+	Actor  string // exact actor name
+	Action string // an action, or a prefix ending in "." such as "auth."
+	Object string // exact object such as "user:12"
+}

@@ -117,7 +117,7 @@ func (s *Service) checkLocks(ctx context.Context, now time.Time, keys ...string)
 				s.Throttled()
 			}
 			mins := int(math.Ceil(t.LockedUntil.Sub(now).Minutes()))
-			return &fault.Error{Kind: fault.TooMany, Msg: "signin.locked", Args: []any{"minutes", mins},
+			return &fault.Error{Kind: fault.TooMany, Msg: "signin.locked", Args: []any{"count", mins},
 				Err: RetryAfter(t.LockedUntil.Sub(now))}
 		}
 	}

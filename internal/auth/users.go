@@ -107,8 +107,9 @@ func (s *Service) Sessions(ctx context.Context, userID int64) ([]Session, error)
 }
 
 // update loads a user, applies change, stores it and audits action with
-// before and after, all in one transaction.
-func (s *Service) update(ctx context.Context, a audit.Actor, id int64, action string, change func(u *User) error) (User, error) {
+// before and after, all in one transaction; change gets the transaction's
+// ctx for any store call it makes.
+func (s *Service) update(ctx context.Context, a audit.Actor, id int64, action string, change func(ctx context.Context, u *User) error) (User, error) {
 	var u User
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
 		var err error
@@ -116,7 +117,7 @@ func (s *Service) update(ctx context.Context, a audit.Actor, id int64, action st
 			return err
 		}
 		before := u.view()
-		if err := change(&u); err != nil {
+		if err := change(ctx, &u); err != nil {
 			return err
 		}
 		u.UpdatedAt = s.nowUTC()
@@ -152,7 +153,7 @@ func (s *Service) SetRole(ctx context.Context, a audit.Actor, id int64, role Rol
 	if !role.Valid() {
 		return fault.InvalidField("role", "user.role_invalid")
 	}
-	_, err := s.update(ctx, a, id, "user.set_role", func(u *User) error {
+	_, err := s.update(ctx, a, id, "user.set_role", func(ctx context.Context, u *User) error {
 		if u.Role == RoleAdmin && role != RoleAdmin {
 			n, err := s.otherEnabledAdmins(ctx, u.ID)
 			if err != nil {
@@ -176,7 +177,7 @@ func (s *Service) SetDisabled(ctx context.Context, a audit.Actor, id int64, disa
 	if disabled {
 		action = "user.disable"
 	}
-	_, err := s.update(ctx, a, id, action, func(u *User) error {
+	_, err := s.update(ctx, a, id, action, func(ctx context.Context, u *User) error {
 		if disabled && u.ID == a.UserID {
 			return fault.New(fault.Conflict, "user.disable_self")
 		}
@@ -206,7 +207,7 @@ func (s *Service) UpdateProfile(ctx context.Context, a audit.Actor, id int64, di
 	if err := checkProfile(displayName, email); err != nil {
 		return err
 	}
-	_, err := s.update(ctx, a, id, "user.update_profile", func(u *User) error {
+	_, err := s.update(ctx, a, id, "user.update_profile", func(ctx context.Context, u *User) error {
 		u.DisplayName, u.Email = displayName, email
 		return nil
 	})
@@ -228,7 +229,7 @@ func (s *Service) SetPreferences(ctx context.Context, a audit.Actor, id int64, l
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	_, err := s.update(ctx, a, id, "user.set_preferences", func(u *User) error {
+	_, err := s.update(ctx, a, id, "user.set_preferences", func(ctx context.Context, u *User) error {
 		u.Lang, u.TimeZone = lang, tz
 		return nil
 	})
@@ -290,10 +291,22 @@ func (s *Service) setPassword(ctx context.Context, a audit.Actor, u User, passwo
 	if err != nil {
 		return fmt.Errorf("auth: %s: %w", action, err)
 	}
-	_, err = s.update(ctx, a, u.ID, action, func(u *User) error {
+	_, err = s.update(ctx, a, u.ID, action, func(ctx context.Context, u *User) error {
 		u.PasswordHash, u.MustChangePassword, u.PasswordChangedAt = hash, mustChange, s.nowUTC()
 		_, err := s.store.DeleteUserSessions(ctx, u.ID, keepSession)
 		return err
 	})
 	return err
+}
+
+// EndOtherSessions signs the user out everywhere except the session keep
+// (empty: everywhere).
+func (s *Service) EndOtherSessions(ctx context.Context, a audit.Actor, id int64, keep string) error {
+	return s.store.Tx(ctx, func(ctx context.Context) error {
+		n, err := s.store.DeleteUserSessions(ctx, id, keep)
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, a, "user.sessions_end", audit.Object("user", id), nil, map[string]int64{"ended": n})
+	})
 }

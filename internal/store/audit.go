@@ -114,17 +114,8 @@ func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// AuditFilter selects audit entries for the audit page.
-type AuditFilter struct {
-	Before int64  // only entries with seq below this; 0 for the newest
-	Limit  int    // at most this many (1 to 500)
-	Actor  string // exact actor name
-	Action string // action, or prefix ending in "." such as "auth."
-	Object string // exact object such as "user:12"
-}
-
 // AuditEntries returns entries matching f, newest first.
-func (db *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]audit.Entry, error) {
+func (db *DB) AuditEntries(ctx context.Context, f audit.Filter) ([]audit.Entry, error) {
 	var where []string
 	var args []any
 	if f.Before > 0 {

@@ -416,7 +416,7 @@ func testAuditChain(t *testing.T, db *store.DB) {
 	if err != nil || h.Seq != 10 || len(h.Hash) != 64 {
 		t.Errorf("AuditHead = %+v, %v; want seq 10 and a hash", h, err)
 	}
-	es, err := db.AuditEntries(context.Background(), store.AuditFilter{Limit: 1})
+	es, err := db.AuditEntries(context.Background(), audit.Filter{Limit: 1})
 	if err != nil || len(es) != 1 {
 		t.Fatalf("AuditEntries(limit 1) = %v, %v", es, err)
 	}
@@ -548,15 +548,15 @@ func testAuditFilter(t *testing.T, db *store.DB) {
 	}
 	tests := []struct {
 		name string
-		f    store.AuditFilter
+		f    audit.Filter
 		want []int64
 	}{
-		{"newest first", store.AuditFilter{Limit: 3}, []int64{10, 9, 8}},
-		{"before", store.AuditFilter{Before: 3}, []int64{2, 1}},
-		{"actor", store.AuditFilter{Actor: "user1"}, []int64{8, 5, 2}},
-		{"action prefix", store.AuditFilter{Action: "auth."}, []int64{10}},
-		{"action exact", store.AuditFilter{Action: "user.update", Limit: 2}, []int64{9, 8}},
-		{"object", store.AuditFilter{Object: "user:4"}, []int64{5}},
+		{"newest first", audit.Filter{Limit: 3}, []int64{10, 9, 8}},
+		{"before", audit.Filter{Before: 3}, []int64{2, 1}},
+		{"actor", audit.Filter{Actor: "user1"}, []int64{8, 5, 2}},
+		{"action prefix", audit.Filter{Action: "auth."}, []int64{10}},
+		{"action exact", audit.Filter{Action: "user.update", Limit: 2}, []int64{9, 8}},
+		{"object", audit.Filter{Object: "user:4"}, []int64{5}},
 	}
 	for _, tt := range tests {
 		es, err := db.AuditEntries(ctx, tt.f)

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package web
+
+import (
+	"net/http"
+
+	"github.com/koban-csirt/koban/internal/auth"
+)
+
+// Access says who may reach a route before its permission is checked.
+type Access string
+
+// The kinds of access.
+const (
+	// Public routes need nobody signed in (sign-in, static files, health).
+	Public Access = "public"
+	// Pending routes serve a session whose TOTP code is still due.
+	Pending Access = "pending"
+	// AnySession routes serve any session, pending or not (sign-out).
+	AnySession Access = "any-session"
+	// Session routes need a signed-in browser holding the route's permission.
+	Session Access = "session"
+	// Token routes are the JSON API: an API token holding the permission.
+	// They never trust cookies.
+	Token Access = "token"
+	// Scrape is /metrics: loopback clients, the metrics token, or an API
+	// token holding the permission.
+	Scrape Access = "scrape"
+)
+
+// Route is one registered route and the rule that guards it.
+type Route struct {
+	Pattern string // method and path, as http.ServeMux takes it
+	Access  Access
+	Perm    auth.Permission // for Session, Token and Scrape routes
+}
+
+// register declares every route: one line each, with its rule.
+func (s *Server) register() {
+	// Anyone.
+	s.handle(Public, "", "/", s.notFound)
+	s.handle(Public, "", "GET /signin", s.signinForm)
+	s.handle(Public, "", "POST /signin", s.signin)
+	s.handle(Public, "", "POST /lang", s.setLang)
+	s.handle(Public, "", "GET /static/{file}", s.static)
+	s.handle(Public, "", "GET /healthz", s.healthz)
+	s.handle(Public, "", "/api/", s.apiNotFound)
+	s.handle(Scrape, auth.PermMetrics, "GET /metrics", s.serveMetrics)
+
+	// Sign-in steps and sign-out.
+	s.handle(Pending, "", "GET /signin/totp", s.totpForm)
+	s.handle(Pending, "", "POST /signin/totp", s.totpSubmit)
+	s.handle(AnySession, "", "POST /signout", s.signout)
+
+	// The product's sections.
+	s.handle(Session, auth.PermSelf, "GET /{$}", s.home)
+	s.handle(Session, auth.PermAlerts, "GET /alerts", s.section("alerts"))
+	s.handle(Session, auth.PermIncidents, "GET /incidents", s.section("incidents"))
+	s.handle(Session, auth.PermHunting, "GET /hunting", s.section("hunting"))
+	s.handle(Session, auth.PermIntel, "GET /intel", s.section("intel"))
+	s.handle(Session, auth.PermAssets, "GET /assets", s.section("assets"))
+	s.handle(Session, auth.PermVulns, "GET /vulnerabilities", s.section("vulnerabilities"))
+	s.handle(Session, auth.PermTraining, "GET /training", s.section("training"))
+	s.handle(Session, auth.PermReports, "GET /reports", s.section("reports"))
+
+	// Own settings.
+	s.handle(Session, auth.PermSelf, "GET /settings", s.settings)
+	s.handle(Session, auth.PermSelf, "POST /settings/profile", s.saveProfile)
+	s.handle(Session, auth.PermSelf, "POST /settings/preferences", s.savePreferences)
+	s.handle(Session, auth.PermSelf, "GET /settings/password", s.passwordForm)
+	s.handle(Session, auth.PermSelf, "POST /settings/password", s.changePassword)
+	s.handle(Session, auth.PermSelf, "POST /settings/sessions/revoke", s.revokeOtherSessions)
+	s.handle(Session, auth.PermSelf, "GET /settings/totp", s.totpSettings)
+	s.handle(Session, auth.PermSelf, "POST /settings/totp/begin", s.totpBegin)
+	s.handle(Session, auth.PermSelf, "POST /settings/totp/confirm", s.totpConfirm)
+	s.handle(Session, auth.PermSelf, "POST /settings/totp/disable", s.totpDisable)
+
+	// Administration.
+	s.handle(Session, auth.PermUsers, "GET /admin/users", s.users)
+	s.handle(Session, auth.PermUsers, "GET /admin/users/new", s.newUserForm)
+	s.handle(Session, auth.PermUsers, "POST /admin/users", s.createUser)
+	s.handle(Session, auth.PermUsers, "GET /admin/users/{id}", s.userDetail)
+	s.handle(Session, auth.PermUsers, "POST /admin/users/{id}/profile", s.updateUser)
+	s.handle(Session, auth.PermUsers, "POST /admin/users/{id}/role", s.setRole)
+	s.handle(Session, auth.PermUsers, "POST /admin/users/{id}/disable", s.disableUser)
+	s.handle(Session, auth.PermUsers, "POST /admin/users/{id}/enable", s.enableUser)
+	s.handle(Session, auth.PermUsers, "POST /admin/users/{id}/password", s.resetPassword)
+	s.handle(Session, auth.PermUsers, "POST /admin/users/{id}/totp/reset", s.resetTOTP)
+	s.handle(Session, auth.PermTokens, "GET /admin/tokens", s.tokens)
+	s.handle(Session, auth.PermTokens, "POST /admin/tokens", s.createToken)
+	s.handle(Session, auth.PermTokens, "POST /admin/tokens/{id}/revoke", s.revokeToken)
+	s.handle(Session, auth.PermAudit, "GET /admin/audit", s.auditLog)
+
+	// JSON API.
+	s.handle(Token, auth.PermSelf, "GET /api/v1/me", s.apiMe)
+	s.handle(Token, auth.PermUsers, "GET /api/v1/users", s.apiUsers)
+	s.handle(Token, auth.PermUsers, "POST /api/v1/users", s.apiCreateUser)
+	s.handle(Token, auth.PermAudit, "GET /api/v1/audit", s.apiAudit)
+}
+
+// handle registers a route behind its guard and records its rule.
+func (s *Server) handle(a Access, p auth.Permission, pattern string, h http.HandlerFunc) {
+	rt := Route{Pattern: pattern, Access: a, Perm: p}
+	s.routes = append(s.routes, rt)
+	s.mux.Handle(pattern, s.guard(rt, h))
+}
