@@ -201,4 +201,3 @@ func (u *userCmd) list() error {
 	}
 	return tw.Flush()
 }
-

@@ -24,7 +24,7 @@ type auditPage struct {
 func auditFilter(r *http.Request) audit.Filter {
 	q := r.URL.Query()
 	before, _ := strconv.ParseInt(q.Get("before"), 10, 64) // a bad number means the newest page
-	limit, _ := strconv.Atoi(q.Get("limit"))                // out-of-range limits mean the default
+	limit, _ := strconv.Atoi(q.Get("limit"))               // out-of-range limits mean the default
 	return audit.Filter{Before: before, Limit: limit, Actor: q.Get("actor"), Action: q.Get("action"), Object: q.Get("object")}
 }
 

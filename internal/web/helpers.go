@@ -163,4 +163,3 @@ func decodeJSON(r *http.Request, v any) error {
 	}
 	return nil
 }
-

@@ -75,4 +75,3 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n")) // the client may be gone; nothing to do
 }
-

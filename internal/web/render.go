@@ -66,11 +66,11 @@ type Page struct {
 	Summary   []string          // translated messages for the top of a form
 	RequestID string
 	Version   string
-	Secure    bool   // whether the connection is HTTPS (for hints)
+	Secure    bool // whether the connection is HTTPS (for hints)
 	// RequestPath is where the language switch comes back to.
 	RequestPath string
-	cat       *i18n.Catalog
-	loc       *time.Location
+	cat         *i18n.Catalog
+	loc         *time.Location
 }
 
 // T translates message id with named arguments.
