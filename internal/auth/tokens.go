@@ -26,13 +26,13 @@ func (s *Service) CreateToken(ctx context.Context, a audit.Actor, name string, r
 	name = strings.TrimSpace(name)
 	var errs fault.List
 	if name == "" || utf8.RuneCountInString(name) > 100 {
-		errs = append(errs, fault.InvalidField("name", "token.name_invalid", "max", 100))
+		errs = append(errs, fault.InvalidField("name", "tokens.name_invalid", "max", 100))
 	}
 	if !role.Valid() {
 		errs = append(errs, fault.InvalidField("role", "user.role_invalid"))
 	}
 	if ttl < 0 {
-		errs = append(errs, fault.InvalidField("ttl", "token.ttl_invalid"))
+		errs = append(errs, fault.InvalidField("ttl", "tokens.ttl_invalid"))
 	}
 	if err := errs.Err(); err != nil {
 		return Token{}, "", err
@@ -90,7 +90,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret, ip string) (Pri
 	}
 	var t Token
 	var u User
-	var err error = fault.New(fault.NotFound, "token.unknown")
+	var err error = fault.New(fault.NotFound, "tokens.unknown")
 	if looksLikeToken(secret) {
 		t, u, err = s.store.TokenByHash(ctx, hashSecret(secret))
 	}
@@ -101,7 +101,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret, ip string) (Pri
 		if err := s.tokenFailed(ctx, now, ip); err != nil {
 			return Principal{}, err
 		}
-		return Principal{}, fault.New(fault.Unauthenticated, "token.invalid")
+		return Principal{}, fault.New(fault.Unauthenticated, "tokens.invalid")
 	}
 	if now.Sub(t.LastUsedAt) >= tokenTouchEvery || t.LastUsedIP != ip {
 		err := s.store.Tx(ctx, func(ctx context.Context) error {

@@ -52,7 +52,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	var t auth.Token
 	var secret string
 	if convErr != nil || days < 0 || days > 3650 {
-		err = fault.InvalidField("days", "token.ttl_invalid")
+		err = fault.InvalidField("days", "tokens.ttl_invalid")
 	} else {
 		t, secret, err = s.auth.CreateToken(r.Context(), actor(r), name, role, time.Duration(days)*24*time.Hour)
 	}

@@ -5,6 +5,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -149,6 +150,10 @@ func decodeJSON(r *http.Request, v any) error {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
+		case errors.Is(err, io.EOF):
+			return fault.Wrap(fault.Invalid, err, "error.json_empty")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return fault.Wrap(fault.Invalid, err, "error.json_syntax", "offset", dec.InputOffset())
 		case errors.As(err, &se):
 			return fault.Wrap(fault.Invalid, err, "error.json_syntax", "offset", se.Offset)
 		case errors.As(err, &te):

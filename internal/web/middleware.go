@@ -272,7 +272,7 @@ func (s *Server) acceptToken(w http.ResponseWriter, r *http.Request, ri *reqInfo
 	secret, ok := bearer(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="koban"`)
-		s.fail(w, r, fault.New(fault.Unauthenticated, "token.missing"))
+		s.fail(w, r, fault.New(fault.Unauthenticated, "tokens.missing"))
 		return false
 	}
 	p, err := s.auth.AuthenticateToken(r.Context(), secret, ri.ip)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"html/template"
 	"net/http"
+	"slices"
 
 	"github.com/koban-csirt/koban/internal/auth"
 	"github.com/koban-csirt/koban/internal/fault"
@@ -40,20 +41,11 @@ func (s *Server) settingsData(r *http.Request) (settingsPage, error) {
 		return settingsPage{}, err
 	}
 	tzs := timeZones
-	if u.TimeZone != "" && !contains(tzs, u.TimeZone) {
+	if u.TimeZone != "" && !slices.Contains(tzs, u.TimeZone) {
 		tzs = append([]string{u.TimeZone}, tzs...)
 	}
 	return settingsPage{Page: s.page(r, "settings", "settings.title"), Me: u, Sessions: ss, Current: p.SessionID,
 		TimeZones: tzs, DisplayName: u.DisplayName, Email: u.Email, FormLang: u.Lang, FormTZ: u.TimeZone}, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
