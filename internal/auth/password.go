@@ -27,6 +27,8 @@ const (
 	argonThreads = 1
 	argonKeyLen  = 32
 	argonSaltLen = 16
+	// maxArgonMemory (KiB) is the most a stored hash may ask for: 256 MiB.
+	maxArgonMemory = 256 * 1024
 )
 
 // Password limits. NIST SP 800-63B asks for length, not composition rules.
@@ -87,7 +89,10 @@ func (h *hasher) verify(ctx context.Context, encoded, password string) (bool, er
 	}
 	var mem, iter uint32
 	var threads uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iter, &threads); err != nil || mem == 0 || iter == 0 || threads == 0 {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iter, &threads); err != nil ||
+		mem == 0 || iter == 0 || threads == 0 || mem > maxArgonMemory || iter > 16 || threads > 16 {
+		// Bounds keep a corrupted or planted hash from asking for
+		// terabytes of memory or hours of work.
 		return false, errBadHash
 	}
 	enc := base64.RawStdEncoding
@@ -96,7 +101,7 @@ func (h *hasher) verify(ctx context.Context, encoded, password string) (bool, er
 		return false, errBadHash
 	}
 	want, err := enc.DecodeString(parts[5])
-	if err != nil || len(want) == 0 {
+	if err != nil || len(want) < 16 || len(want) > 64 || len(salt) > 64 {
 		return false, errBadHash
 	}
 	if err := h.acquire(ctx); err != nil {

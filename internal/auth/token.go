@@ -25,7 +25,9 @@ type Token struct {
 	ExpiresAt  time.Time // zero: never
 	LastUsedAt time.Time
 	LastUsedIP string
-	RevokedAt  time.Time // zero: active
+	// LastAuditedAt is when a use was last written to the audit trail.
+	LastAuditedAt time.Time
+	RevokedAt     time.Time // zero: active
 }
 
 // Active reports whether the token may be used at now.

@@ -105,8 +105,11 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret, ip string) (Pri
 	}
 	if now.Sub(t.LastUsedAt) >= tokenTouchEvery || t.LastUsedIP != ip {
 		err := s.store.Tx(ctx, func(ctx context.Context) error {
-			audited := now.Sub(t.LastUsedAt) >= tokenAuditEvery || t.LastUsedIP != ip
+			audited := now.Sub(t.LastAuditedAt) >= tokenAuditEvery || t.LastUsedIP != ip
 			t.LastUsedAt, t.LastUsedIP = now, ip
+			if audited {
+				t.LastAuditedAt = now
+			}
 			if err := s.store.UpdateToken(ctx, t); err != nil {
 				return err
 			}

@@ -11,31 +11,32 @@ import (
 
 const tokenColumns = `api_tokens.id, api_tokens.name, api_tokens.hint, api_tokens.hash, api_tokens.role,
 	api_tokens.user_id, api_tokens.created_at, api_tokens.expires_at, api_tokens.last_used_at,
-	api_tokens.last_used_ip, api_tokens.revoked_at`
+	api_tokens.last_used_ip, api_tokens.last_audited_at, api_tokens.revoked_at`
 
 type tokenRow struct {
-	t                               auth.Token
-	created, expires, used, revoked int64
+	t                                        auth.Token
+	created, expires, used, audited, revoked int64
 }
 
 func (r *tokenRow) dest() []any {
 	return []any{&r.t.ID, &r.t.Name, &r.t.Hint, &r.t.Hash, &r.t.Role, &r.t.UserID, &r.created,
-		&r.expires, &r.used, &r.t.LastUsedIP, &r.revoked}
+		&r.expires, &r.used, &r.t.LastUsedIP, &r.audited, &r.revoked}
 }
 
 func (r *tokenRow) token() auth.Token {
 	t := r.t
 	t.CreatedAt, t.ExpiresAt, t.LastUsedAt, t.RevokedAt = fromMicros(r.created), fromMicros(r.expires), fromMicros(r.used), fromMicros(r.revoked)
+	t.LastAuditedAt = fromMicros(r.audited)
 	return t
 }
 
 const createTokenSQL = `INSERT INTO api_tokens (name, hint, hash, role, user_id, created_at, expires_at,
-	last_used_at, last_used_ip, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	last_used_at, last_used_ip, last_audited_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 
 // CreateToken stores a new token and returns it with its id.
 func (db *DB) CreateToken(ctx context.Context, t auth.Token) (auth.Token, error) {
 	err := db.queryRow(ctx, createTokenSQL, t.Name, t.Hint, t.Hash, t.Role, t.UserID, micros(t.CreatedAt),
-		micros(t.ExpiresAt), micros(t.LastUsedAt), t.LastUsedIP, micros(t.RevokedAt)).Scan(&t.ID)
+		micros(t.ExpiresAt), micros(t.LastUsedAt), t.LastUsedIP, micros(t.LastAuditedAt), micros(t.RevokedAt)).Scan(&t.ID)
 	if err != nil {
 		return auth.Token{}, fmt.Errorf("store: create token: %w", mapErr(err))
 	}
@@ -93,12 +94,12 @@ func (db *DB) Tokens(ctx context.Context) ([]auth.Token, error) {
 }
 
 const updateTokenSQL = `UPDATE api_tokens SET name = ?, role = ?, expires_at = ?, last_used_at = ?,
-	last_used_ip = ?, revoked_at = ? WHERE id = ?`
+	last_used_ip = ?, last_audited_at = ?, revoked_at = ? WHERE id = ?`
 
 // UpdateToken stores the mutable fields of t. A missing token is NotFound.
 func (db *DB) UpdateToken(ctx context.Context, t auth.Token) error {
 	r, err := db.exec(ctx, updateTokenSQL, t.Name, t.Role, micros(t.ExpiresAt), micros(t.LastUsedAt),
-		t.LastUsedIP, micros(t.RevokedAt), t.ID)
+		t.LastUsedIP, micros(t.LastAuditedAt), micros(t.RevokedAt), t.ID)
 	if err == nil {
 		err = affected(r)
 	}

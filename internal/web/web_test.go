@@ -430,7 +430,7 @@ func TestTokensThroughUI(t *testing.T) {
 	}
 	me := e.do(req{path: "/api/v1/me", token: secret})
 	var got struct {
-		User struct{ Name string }
+		User  struct{ Name string }
 		Role  string
 		Token string
 	}

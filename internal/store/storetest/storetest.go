@@ -272,6 +272,7 @@ func testTokenRoundTrip(t *testing.T, db *store.DB) {
 		t.Errorf("TokenByHash owner = %d, want %d", tu.ID, u.ID)
 	}
 	want.LastUsedAt, want.LastUsedIP, want.RevokedAt = t0.Add(time.Hour), "192.0.2.7", t0.Add(2*time.Hour)
+	want.LastAuditedAt = t0.Add(30 * time.Minute)
 	if err := db.UpdateToken(ctx, want); err != nil {
 		t.Fatalf("UpdateToken: %v", err)
 	}

@@ -46,6 +46,7 @@ CREATE TABLE api_tokens (
     expires_at   BIGINT NOT NULL DEFAULT 0,
     last_used_at BIGINT NOT NULL DEFAULT 0,
     last_used_ip TEXT   NOT NULL DEFAULT '',
+    last_audited_at BIGINT NOT NULL DEFAULT 0,
     revoked_at   BIGINT NOT NULL DEFAULT 0
 );
 
