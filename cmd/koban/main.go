@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,15 +15,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := app.Main(ctx, os.Args[1:], app.OSEnv())
-	switch {
-	case errors.Is(err, app.ErrUsage):
-		stop()
-		os.Exit(2)
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "koban: %v\n", err)
-		stop()
-		os.Exit(1)
-	}
+	code := app.ExitCode(app.Main(ctx, os.Args[1:], app.OSEnv()), os.Stderr)
+	stop()
+	os.Exit(code)
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strings"
 )
 
 // version is set at build time with -ldflags "-X …/internal/app.version=…".
@@ -185,4 +184,17 @@ func done(err error) error {
 	return err
 }
 
-func joinLines(lines []string) string { return strings.Join(lines, "\n") }
+
+// ExitCode maps Main's result to the process exit status, printing the
+// error: 0 for success, 2 for a bad command line (usage already printed),
+// 1 for anything else.
+func ExitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, ErrUsage):
+		return 2
+	}
+	fmt.Fprintf(stderr, "koban: %v\n", err)
+	return 1
+}
