@@ -184,7 +184,6 @@ func done(err error) error {
 	return err
 }
 
-
 // ExitCode maps Main's result to the process exit status, printing the
 // error: 0 for success, 2 for a bad command line (usage already printed),
 // 1 for anything else.
