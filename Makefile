@@ -27,7 +27,7 @@ test-pg:
 	PKGS=./internal/store/... KOBAN_TEST_REQUIRE=postgres scripts/test.sh
 
 test-browser:
-	PKGS=./internal/web/... GOTESTFLAGS="-run TestBrowser $(GOTESTFLAGS)" KOBAN_TEST_REQUIRE=browser scripts/test.sh
+	PKGS=./internal/app/... GOTESTFLAGS="-run TestBrowser $(GOTESTFLAGS)" KOBAN_TEST_REQUIRE=browser scripts/test.sh
 
 lint:
 	@unformatted=$$(gofmt -l .); \

@@ -121,7 +121,7 @@ func CheckPassword(name, password string) error {
 		return fault.InvalidField("password", "password.too_short", "min", MinPasswordLen)
 	case n > MaxPasswordLen:
 		return fault.InvalidField("password", "password.too_long", "max", MaxPasswordLen)
-	case name != "" && strings.Contains(strings.ToLower(password), strings.ToLower(name)):
+	case len(name) >= 3 && strings.Contains(strings.ToLower(password), strings.ToLower(name)):
 		return fault.InvalidField("password", "password.contains_name")
 	case strings.Count(password, password[:1]) == len(password):
 		return fault.InvalidField("password", "password.one_character")

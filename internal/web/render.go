@@ -138,7 +138,9 @@ func (s *Server) page(r *http.Request, section, titleID string) *Page {
 		u := pr.User
 		p.User, p.Role = &u, pr.Role
 		for _, it := range navItems {
-			if pr.Can(it.perm) {
+			// Until the first password is changed every link leads back
+			// to the password form: show none.
+			if pr.Can(it.perm) && !u.MustChangePassword {
 				p.Nav = append(p.Nav, it.NavItem)
 			}
 		}
