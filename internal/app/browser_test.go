@@ -300,7 +300,6 @@ func TestBrowserPhoneLayout(t *testing.T) {
 	}
 }
 
-
 // TestBrowserAuditOlderEntries: the audit trail loads older entries in
 // place with htmx, under the CSP that allows no inline script.
 func TestBrowserAuditOlderEntries(t *testing.T) {
