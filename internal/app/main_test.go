@@ -3,7 +3,6 @@
 package app
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -168,16 +167,4 @@ func (b *browser) post(path string, form url.Values) (int, string, string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header.Get("Location"), string(body)
-}
-
-// lines returns the non-empty lines of s, for messages in failures.
-func lines(s string) []string {
-	var out []string
-	sc := bufio.NewScanner(strings.NewReader(s))
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
 }

@@ -176,7 +176,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "db", c.DB, "config", c)
 	for name, out := range map[string]string{
 		"Dump": string(dump), "slog": logged.String(),
-		"%v": fmt.Sprintf("%v", c), "%+v": fmt.Sprintf("%+v", c), "%#v": fmt.Sprintf("%#v", c), "%s": fmt.Sprintf("%s", c.DB),
+		"%v": fmt.Sprintf("%v", c), "%+v": fmt.Sprintf("%+v", c), "%#v": fmt.Sprintf("%#v", c), "Sprint": fmt.Sprint(c.DB),
 	} {
 		if strings.Contains(out, "hunter") {
 			t.Errorf("%s prints a secret: %s", name, out)
