@@ -193,3 +193,18 @@ func TestCan(t *testing.T) {
 		t.Error("an unknown permission or role is granted")
 	}
 }
+
+func TestDummyHashIsWellFormedAndMatchesNothing(t *testing.T) {
+	t.Parallel()
+	h := newHasher(1)
+	d := dummyHash()
+	for _, pw := range []string{"", "password", "correct horse battery"} {
+		ok, err := h.verify(context.Background(), d, pw)
+		if err != nil || ok {
+			t.Errorf("verify(dummy, %q) = %v, %v; want false with no error (a full-cost check)", pw, ok, err)
+		}
+	}
+	if dummyHash() == d {
+		t.Error("two dummy hashes are equal")
+	}
+}

@@ -77,6 +77,18 @@ func (h *hasher) hash(ctx context.Context, password string) (string, error) {
 
 var errBadHash = errors.New("auth: malformed password hash")
 
+// dummyHash returns a well-formed hash with the current parameters and
+// random salt and key: verifying against it costs what a real check costs
+// and matches nothing, without spending a hash at start-up.
+func dummyHash() string {
+	salt, key := make([]byte, argonSaltLen), make([]byte, argonKeyLen)
+	_, _ = rand.Read(salt) // never fails (Go 1.24+)
+	_, _ = rand.Read(key)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, argonMemory, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key))
+}
+
 // verify reports whether password matches the PHC string encoded.
 func (h *hasher) verify(ctx context.Context, encoded, password string) (bool, error) {
 	parts := strings.Split(encoded, "$")

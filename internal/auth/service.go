@@ -69,7 +69,7 @@ type Service struct {
 	log    *slog.Logger
 	hasher *hasher
 	// dummyHash is checked against when a name is unknown, so that a
-	// wrong name takes as long as a wrong password.
+	// wrong name takes as long as a wrong password. It matches no password.
 	dummyHash string
 	// Throttled counts sign-in attempts refused because of a lock; it is a
 	// hook for metrics and may be nil.
@@ -87,13 +87,7 @@ func New(store Store, cfg Config, now func() time.Time, log *slog.Logger) (*Serv
 	if cfg.HashLimit == 0 {
 		cfg.HashLimit = runtime.NumCPU()
 	}
-	s := &Service{store: store, cfg: cfg, now: now, log: log, hasher: newHasher(cfg.HashLimit)}
-	h, err := s.hasher.hash(context.Background(), GeneratePassword())
-	if err != nil {
-		return nil, err
-	}
-	s.dummyHash = h
-	return s, nil
+	return &Service{store: store, cfg: cfg, now: now, log: log, hasher: newHasher(cfg.HashLimit), dummyHash: dummyHash()}, nil
 }
 
 // Principal is who a request acts as: a signed-in user, or a user's API
