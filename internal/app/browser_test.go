@@ -135,6 +135,50 @@ func expectText(t *testing.T, ctx context.Context, where string, wants ...string
 	}
 }
 
+// a11yScript lists what makes a page hard to use with a screen reader or
+// low vision: form fields without labels, images without alt text, unnamed
+// controls, a missing lang or h1, and text whose contrast with its
+// background is below WCAG AA (4.5:1, 3:1 for large text).
+const a11yScript = `(function(){
+ var probs = [];
+ function visible(e){ return !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length); }
+ document.querySelectorAll("input,select,textarea").forEach(function(e){
+  if (e.type === "hidden" || e.hidden || !visible(e)) return;
+  var ok = (e.id && document.querySelector('label[for="' + e.id + '"]')) || e.getAttribute("aria-label") || e.closest("label");
+  if (!ok) probs.push("field without a label: " + (e.name || e.id));
+ });
+ document.querySelectorAll("img").forEach(function(e){ if (!e.hasAttribute("alt")) probs.push("image without alt: " + e.src.slice(0, 40)); });
+ document.querySelectorAll("button,a").forEach(function(e){
+  if (visible(e) && !e.textContent.trim() && !e.getAttribute("aria-label")) probs.push("unnamed control: " + e.outerHTML.slice(0, 60));
+ });
+ if (!document.documentElement.lang) probs.push("no lang on html");
+ if (document.querySelectorAll("h1").length !== 1) probs.push(document.querySelectorAll("h1").length + " h1 elements");
+ function rgb(s){ var m = s.match(/rgba?\(([^)]+)\)/); if (!m) return null; var p = m[1].split(",").map(parseFloat); return {r:p[0], g:p[1], b:p[2], a: p.length > 3 ? p[3] : 1}; }
+ function lum(c){ return [c.r, c.g, c.b].map(function(v){ v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }).reduce(function(a, v, i){ return a + v * [0.2126, 0.7152, 0.0722][i]; }, 0); }
+ function bg(e){ while (e) { var c = rgb(getComputedStyle(e).backgroundColor); if (c && c.a > 0.9) return c; e = e.parentElement; } return {r:255, g:255, b:255, a:1}; }
+ document.querySelectorAll("body *").forEach(function(e){
+  if (!visible(e)) return;
+  var own = Array.prototype.some.call(e.childNodes, function(n){ return n.nodeType === 3 && n.textContent.trim(); });
+  if (!own) return;
+  var st = getComputedStyle(e), l1 = lum(rgb(st.color)), l2 = lum(bg(e));
+  var ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+  var size = parseFloat(st.fontSize), large = size >= 24 || (size >= 18.66 && parseInt(st.fontWeight, 10) >= 700);
+  if (ratio < (large ? 3 : 4.5)) probs.push("contrast " + ratio.toFixed(2) + ":1 for " + e.tagName + " \"" + e.textContent.trim().slice(0, 30) + "\"");
+ });
+ return probs;
+})()`
+
+func a11y(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	probs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](a11yScript))
+	if err != nil {
+		t.Fatalf("%s: accessibility check: %v", where, err)
+	}
+	for _, p := range probs {
+		t.Errorf("%s: %s", where, p)
+	}
+}
+
 func signIn(t *testing.T, ctx context.Context, base, name, password string) {
 	t.Helper()
 	do(t, ctx, "open the sign-in page "+name,
@@ -153,9 +197,12 @@ func TestBrowserFirstRunJourney(t *testing.T) {
 	s := startServe(t, t.TempDir(), nil)
 	ctx, probs := newChrome(t, 1280, 900)
 
+	do(t, ctx, "sign-in page", chromedp.Navigate(s.url+"/signin"), chromedp.WaitVisible(chromedp.ID("name")))
+	a11y(t, ctx, "sign-in page")
 	signIn(t, ctx, s.url, "admin", s.password)
 	do(t, ctx, "forced to the password form", chromedp.WaitVisible(chromedp.ID("must-change")))
 	expectText(t, ctx, "password form", "Change password", "Please choose your own password before going on.")
+	a11y(t, ctx, "password form")
 
 	const newPW = "a long passphrase for the koban box"
 	do(t, ctx, "choose a new password",
@@ -169,6 +216,7 @@ func TestBrowserFirstRunJourney(t *testing.T) {
 		t.Errorf("after changing the password: notice %q", got)
 	}
 	expectText(t, ctx, "settings in English", "Settings", "Language and time zone", "Signed-in devices", "Dashboard", "Incidents", "Audit trail")
+	a11y(t, ctx, "settings")
 
 	do(t, ctx, "switch to Japanese",
 		chromedp.Click(chromedp.ID("lang-ja")),
@@ -183,6 +231,7 @@ func TestBrowserFirstRunJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("coming")),
 	)
 	expectText(t, ctx, "dashboard in Japanese", "koban でできること", "アラート", "脆弱性", "組み込み (SQLite)", "Asia/Tokyo")
+	a11y(t, ctx, "dashboard in Japanese")
 
 	do(t, ctx, "switch back to English",
 		chromedp.Click(chromedp.ID("lang-en")),
@@ -202,6 +251,10 @@ func TestBrowserFirstRunJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("error-summary")),
 	)
 	expectText(t, ctx, "invalid user name", "Please correct the following", "may only contain lower-case letters")
+	a11y(t, ctx, "new-user form with errors")
+	if focused, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); focused != "error-summary" {
+		t.Errorf("after an invalid submission focus is on #%s, want the error summary", focused)
+	}
 	do(t, ctx, "create the user",
 		chromedp.Clear(chromedp.ID("name")),
 		chromedp.SendKeys(chromedp.ID("name"), "hanako"),
@@ -215,6 +268,7 @@ func TestBrowserFirstRunJourney(t *testing.T) {
 		t.Fatalf("shown password %q does not look generated", userPW)
 	}
 	expectText(t, ctx, "user created", "User created", "This password is shown only now.")
+	a11y(t, ctx, "password shown once")
 	do(t, ctx, "back to the list", chromedp.Click(chromedp.ID("to-user")), chromedp.WaitVisible(chromedp.ID("save-role")))
 	expectText(t, ctx, "user page", "hanako", "Responder")
 
@@ -249,6 +303,7 @@ func TestBrowserFirstRunJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("error-message")),
 	)
 	expectText(t, ctx, "403 page", "Not allowed", "Your role does not allow this.")
+	a11y(t, ctx, "403 page")
 
 	for _, p := range probs.all() {
 		// The journey provokes a 400 (invalid user) and a 403 (the
@@ -286,6 +341,7 @@ func TestBrowserPhoneLayout(t *testing.T) {
 		t.Errorf("phone layout: menu button visible %v, menu visible %v; want the menu folded behind the button", visible("menu-toggle"), visible("nav"))
 	}
 	do(t, ctx, "open the menu", chromedp.Click(chromedp.ID("menu-toggle")), chromedp.WaitVisible(chromedp.ID("nav-users")))
+	a11y(t, ctx, "phone settings with the menu open")
 	if exp, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("menu-toggle"), "aria-expanded")); err != nil || exp.Value != "true" {
 		t.Errorf("aria-expanded after opening: %+v %v", exp, err)
 	}
@@ -347,6 +403,7 @@ func TestBrowserAuditOlderEntries(t *testing.T) {
 		t.Errorf("htmx navigated away to %s instead of swapping rows in", loc)
 	}
 	expectText(t, ctx, "audit trail", "user.create", "user.set_role", "auth.signin", "cli:")
+	a11y(t, ctx, "audit trail")
 	for _, p := range probs.all() {
 		t.Errorf("the browser reported: %s", p)
 	}

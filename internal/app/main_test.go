@@ -83,7 +83,7 @@ type server struct {
 }
 
 var (
-	urlLine = regexp.MustCompile(`is running at (http://[0-9.:]+)/`)
+	urlLine = regexp.MustCompile(`is running at (https?://[0-9.:]+)/`)
 	pwLine  = regexp.MustCompile(`(?m)^    ([A-Za-z0-9]{5}-[A-Za-z0-9]{5}-[A-Za-z0-9]{5}-[A-Za-z0-9]{5})$`)
 )
 

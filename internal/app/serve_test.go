@@ -6,13 +6,21 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -266,4 +274,71 @@ func TestServeOnPostgres(t *testing.T) {
 	if _, _, err := run(t, dir, "backup", "--db", u.String()); err == nil || !strings.Contains(err.Error(), "pg_dump") {
 		t.Errorf("backup with PostgreSQL: %v, want advice to use pg_dump", err)
 	}
+}
+
+// TestServeTLS serves HTTPS with a certificate of its own: cookies become
+// Secure and __Host- prefixed, and HSTS is sent.
+func TestServeTLS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	s := startServe(t, filepath.Join(dir, "data"), map[string]string{"KOBAN_TLS_CERT_FILE": certFile, "KOBAN_TLS_KEY_FILE": keyFile})
+	if !strings.HasPrefix(s.url, "https://") {
+		t.Fatalf("serve with TLS prints %s", s.url)
+	}
+	b := newBrowser(t, s.url)
+	b.c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}
+	resp, err := b.c.PostForm(s.url+"/signin", url.Values{"name": {"admin"}, "password": {s.password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "__Host-koban_session" {
+			session = c
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || session == nil || !session.Secure || !session.HttpOnly {
+		t.Errorf("HTTPS sign-in: %d, cookies %v; want a Secure, HttpOnly __Host-koban_session", resp.StatusCode, resp.Cookies())
+	}
+	if resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS over HTTPS")
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns a
+// pool that trusts it.
+func selfSigned(t *testing.T, dir string) (string, string, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "koban test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
 }

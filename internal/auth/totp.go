@@ -89,9 +89,16 @@ func (s *Service) BeginTOTP(ctx context.Context, a audit.Actor, userID int64) (T
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
-	u.TOTPPending = secret
-	u.UpdatedAt = s.nowUTC()
-	if err := s.store.UpdateUser(ctx, u); err != nil {
+	err = s.store.Tx(ctx, func(ctx context.Context) error {
+		u.TOTPPending = secret
+		u.UpdatedAt = s.nowUTC()
+		if err := s.store.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		// The secret itself never enters the audit trail.
+		return s.record(ctx, a, "user.totp_begin", audit.Object("user", u.ID), nil, nil)
+	})
+	if err != nil {
 		return TOTPEnrolment{}, fmt.Errorf("auth: begin totp: %w", err)
 	}
 	return e, nil
