@@ -4,23 +4,10 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 
 	"github.com/koban-csirt/koban/internal/auth"
 	"github.com/koban-csirt/koban/internal/fault"
 )
-
-func urlQuery(s string) string { return url.QueryEscape(s) }
-
-func asRetry(err error, ra *auth.RetryAfter) bool {
-	for _, f := range fault.Faults(err) {
-		if r, ok := f.Err.(auth.RetryAfter); ok {
-			*ra = r
-			return true
-		}
-	}
-	return false
-}
 
 // sectionInfo is one card of the dashboard and the body of a section page
 // whose feature is still to come.

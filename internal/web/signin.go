@@ -3,7 +3,9 @@
 package web
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/koban-csirt/koban/internal/auth"
@@ -51,7 +53,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var ra auth.RetryAfter
-		if fault.KindOf(err) == fault.TooMany && asRetry(err, &ra) {
+		if errors.As(err, &ra) {
 			w.Header().Set("Retry-After", retrySeconds(time.Duration(ra)))
 		}
 		s.render(w, r, statusFor(fault.KindOf(err)), "signin", d)
@@ -65,7 +67,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	s.setSessionCookie(w, r, res.Secret)
 	if res.Session.MFAPending {
-		http.Redirect(w, r, "/signin/totp?next="+urlQuery(d.Next), http.StatusSeeOther)
+		http.Redirect(w, r, "/signin/totp?next="+url.QueryEscape(d.Next), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
