@@ -53,12 +53,26 @@ func runBackup(ctx context.Context, args []string, env Env) error {
 	if *out == "" {
 		*out = "koban-backup-" + now.Format("20060102T150405Z") + ".tar.gz"
 	}
+	if inside(*out, c.DataDir) {
+		return usageErr(fs, "the archive %s would be inside the data directory %s, which it copies: choose --out elsewhere", *out, c.DataDir)
+	}
 	n, err := backup(ctx, c, *out, now)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "backup written: %s (%d bytes)\n", *out, n)
 	return nil
+}
+
+// inside reports whether path lies in dir or below it.
+func inside(path, dir string) bool {
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // backup snapshots the state database while koban may be running (VACUUM

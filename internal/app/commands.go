@@ -125,16 +125,12 @@ func runAudit(ctx context.Context, args []string, env Env) error {
 	}
 	defer db.Close()
 	start := time.Now()
-	n, err := db.VerifyAudit(ctx)
+	n, h, err := db.VerifyAudit(ctx)
 	var b *audit.Break
 	if errors.As(err, &b) {
 		fmt.Fprintf(env.Stdout, "audit trail BROKEN at row %d: %s\n", b.Seq, b.Reason)
 		return fmt.Errorf("audit trail broken at row %d", b.Seq)
 	}
-	if err != nil {
-		return err
-	}
-	h, err := db.AuditHead(ctx)
 	if err != nil {
 		return err
 	}

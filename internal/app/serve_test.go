@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -31,6 +32,7 @@ import (
 
 	"github.com/koban-csirt/koban/internal/audit"
 	"github.com/koban-csirt/koban/internal/store"
+	"github.com/koban-csirt/koban/internal/store/storetest"
 )
 
 func TestFirstRunAndRestart(t *testing.T) {
@@ -184,7 +186,7 @@ func TestBackupWhileRunning(t *testing.T) {
 	if _, err := db.UserByName(context.Background(), "dora"); err != nil {
 		t.Errorf("restored database lacks the user added before the backup: %v", err)
 	}
-	if n, err := db.VerifyAudit(context.Background()); err != nil {
+	if n, _, err := db.VerifyAudit(context.Background()); err != nil {
 		t.Errorf("restored audit trail: %v", err)
 	} else {
 		t.Logf("%d writes happened during the backup; the restored audit trail is intact with %d entries", during, n)
@@ -224,40 +226,34 @@ func untar(t *testing.T, archive, dir string) map[string][]byte {
 	return files
 }
 
+func TestBackupRefusesToWriteIntoTheDataDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, _, err := run(t, dir, "migrate", "up"); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err := run(t, dir, "backup", "--out", filepath.Join(dir, "sub", "b.tar.gz"))
+	if !errors.Is(err, ErrUsage) || !strings.Contains(errOut, "inside the data directory") {
+		t.Errorf("backup into the data directory: %v\n%s", err, errOut)
+	}
+	if _, _, err := run(t, dir, "backup", "--out", filepath.Join(t.TempDir(), "b.tar.gz")); err != nil {
+		t.Errorf("backup elsewhere: %v", err)
+	}
+}
+
 // TestServeOnPostgres runs koban serve with --db on the PostgreSQL of
 // KOBAN_TEST_POSTGRES, in a schema of its own.
 func TestServeOnPostgres(t *testing.T) {
 	t.Parallel()
-	dsn := os.Getenv("KOBAN_TEST_POSTGRES")
-	if dsn == "" {
-		if os.Getenv("CI") != "" || os.Getenv("KOBAN_TEST_STRICT") != "" {
-			t.Fatal("KOBAN_TEST_POSTGRES is required under CI and make test")
-		}
-		t.Skip("KOBAN_TEST_POSTGRES not set")
-	}
-	admin, err := sql.Open("pgx", dsn)
+	dsn := storetest.PostgresDSN(t)
+	pg, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
-	rb := make([]byte, 6)
-	_, _ = rand.Read(rb)
-	schema := "serve_" + hex.EncodeToString(rb)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-
+	defer pg.Close()
 	dir := t.TempDir()
-	s := startServe(t, dir, nil, "--db", u.String())
-	if strings.Contains(s.log.String(), u.String()) {
+	s := startServe(t, dir, nil, "--db", dsn)
+	if strings.Contains(s.log.String(), dsn) {
 		t.Error("the database URL reached the log")
 	}
 	b := newBrowser(t, s.url)
@@ -265,13 +261,13 @@ func TestServeOnPostgres(t *testing.T) {
 		t.Fatalf("sign in on PostgreSQL: %d %s", code, loc)
 	}
 	var n int
-	if err := admin.QueryRow("SELECT count(*) FROM " + schema + ".audit_log").Scan(&n); err != nil || n < 2 {
+	if err := pg.QueryRow("SELECT count(*) FROM audit_log").Scan(&n); err != nil || n < 2 {
 		t.Errorf("audit rows in PostgreSQL: %d, %v; want the admin's creation and sign-in", n, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "koban.db")); err == nil {
 		t.Error("serve --db postgres:// also created an SQLite database")
 	}
-	if _, _, err := run(t, dir, "backup", "--db", u.String()); err == nil || !strings.Contains(err.Error(), "pg_dump") {
+	if _, _, err := run(t, dir, "backup", "--db", dsn); err == nil || !strings.Contains(err.Error(), "pg_dump") {
 		t.Errorf("backup with PostgreSQL: %v, want advice to use pg_dump", err)
 	}
 }

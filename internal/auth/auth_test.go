@@ -208,3 +208,37 @@ func TestDummyHashIsWellFormedAndMatchesNothing(t *testing.T) {
 		t.Error("two dummy hashes are equal")
 	}
 }
+
+func TestTruncate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{{"abc", 5, "abc"}, {"abcdef", 3, "abc"}, {"日本語", 4, "日"}, {"日本語", 6, "日本"}, {"日本語", 2, ""}}
+	for _, tt := range tests {
+		if got := truncate(tt.in, tt.n); got != tt.want {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestRolesAreNested(t *testing.T) {
+	t.Parallel()
+	// Lower relies on each role holding every permission of the roles
+	// below it.
+	for i := 1; i < len(Roles); i++ {
+		hi, lo := Roles[i-1], Roles[i]
+		for _, p := range Permissions() {
+			if Can(lo, p) && !Can(hi, p) {
+				t.Errorf("%s holds %s but %s does not", lo, p, hi)
+			}
+		}
+		if Lower(hi, lo) != lo || Lower(lo, hi) != lo {
+			t.Errorf("Lower(%s, %s) is not %s", hi, lo, lo)
+		}
+	}
+	if Lower(RoleAdmin, "bogus") != "bogus" {
+		t.Error("an unknown role is not the lowest")
+	}
+}

@@ -33,6 +33,26 @@ func (r Role) Valid() bool {
 	return false
 }
 
+// rank orders the roles; each holds every permission of the roles ranked
+// below it (a test checks the grants keep it so).
+func (r Role) rank() int {
+	for i, k := range Roles {
+		if r == k {
+			return len(Roles) - i
+		}
+	}
+	return 0
+}
+
+// Lower returns the less powerful of two roles; an unknown role is the
+// least powerful of all.
+func Lower(a, b Role) Role {
+	if a.rank() <= b.rank() {
+		return a
+	}
+	return b
+}
+
 // Permission names a capability that routes, commands and services check.
 type Permission string
 

@@ -16,7 +16,8 @@ import (
 // anything else Internal.
 type Store interface {
 	// Tx runs fn in one transaction: every store call made with the ctx
-	// passed to fn commits or rolls back together.
+	// passed to fn commits or rolls back together, and transactions are
+	// serialised, so a check made inside fn still holds at commit.
 	Tx(ctx context.Context, fn func(ctx context.Context) error) error
 	AppendAudit(ctx context.Context, e audit.Entry) error
 
@@ -43,6 +44,8 @@ type Store interface {
 	TokenByHash(ctx context.Context, hash string) (Token, User, error)
 	Tokens(ctx context.Context) ([]Token, error)
 	UpdateToken(ctx context.Context, t Token) error
+	// TouchToken records a use; NotFound when the token is revoked.
+	TouchToken(ctx context.Context, id int64, at time.Time, ip string, audited time.Time) error
 
 	// Throttle returns the throttle for key, or a zero Throttle with the
 	// key set when there is none.

@@ -4,7 +4,9 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,5 +173,106 @@ func TestSweep(t *testing.T) {
 	}
 	if th, _ := db.Throttle(ctx, "ip:192.0.2.1"); th.Failures != 0 {
 		t.Errorf("stale throttle survived the sweep: %+v", th)
+	}
+}
+
+func TestDemotingAUserDemotesTheirTokens(t *testing.T) {
+	t.Parallel()
+	s, _ := newService(t, nil)
+	ctx := context.Background()
+	alice, _, _ := s.CreateUser(ctx, audit.System, auth.NewUser{Name: "alice", Role: auth.RoleAdmin, Password: "a long enough passphrase"})
+	bob, _, _ := s.CreateUser(ctx, audit.System, auth.NewUser{Name: "bob", Role: auth.RoleAdmin, Password: "a long enough passphrase"})
+	_, secret, err := s.CreateToken(ctx, audit.Actor{UserID: alice.ID, Name: alice.Name}, "alice's", auth.RoleAdmin, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRole(ctx, audit.Actor{UserID: bob.ID, Name: bob.Name}, alice.ID, auth.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.AuthenticateToken(ctx, secret, "192.0.2.1")
+	if err != nil || p.Role != auth.RoleViewer || p.Can(auth.PermUsers) {
+		t.Errorf("token of a demoted admin acts as %q (%v); want viewer", p.Role, err)
+	}
+}
+
+func TestValidTokenWorksFromALockedAddress(t *testing.T) {
+	t.Parallel()
+	s, _ := newService(t, nil)
+	ctx := context.Background()
+	u, _, _ := s.CreateUser(ctx, audit.System, auth.NewUser{Name: "ops", Role: auth.RoleAdmin, Password: "a long enough passphrase"})
+	_, secret, err := s.CreateToken(ctx, audit.Actor{UserID: u.ID, Name: u.Name}, "ops", auth.RoleAnalyst, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := s.AuthenticateToken(ctx, fmt.Sprintf("koban_bad%d", i), "203.0.113.50"); !fault.Is(err, fault.Unauthenticated) {
+			t.Fatalf("bad token %d: %v", i, err)
+		}
+	}
+	if _, err := s.AuthenticateToken(ctx, "koban_bad", "203.0.113.50"); !fault.Is(err, fault.TooMany) {
+		t.Errorf("21st bad token: %v, want the address locked", err)
+	}
+	if p, err := s.AuthenticateToken(ctx, secret, "203.0.113.50"); err != nil || p.TokenID == 0 {
+		t.Errorf("a valid token from the locked address: %v, want it accepted", err)
+	}
+}
+
+func TestRevokedTokenIsRefused(t *testing.T) {
+	t.Parallel()
+	s, _ := newService(t, nil)
+	ctx := context.Background()
+	u, _, _ := s.CreateUser(ctx, audit.System, auth.NewUser{Name: "rev", Role: auth.RoleAdmin, Password: "a long enough passphrase"})
+	tok, secret, _ := s.CreateToken(ctx, audit.Actor{UserID: u.ID, Name: u.Name}, "t", auth.RoleViewer, 0)
+	if _, err := s.AuthenticateToken(ctx, secret, "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeToken(ctx, audit.Actor{UserID: u.ID, Name: u.Name}, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AuthenticateToken(ctx, secret, "192.0.2.2"); !fault.Is(err, fault.Unauthenticated) {
+		t.Errorf("revoked token: %v, want Unauthenticated", err)
+	}
+}
+
+func TestCurrentPasswordGuessesAreThrottled(t *testing.T) {
+	t.Parallel()
+	s, db := newService(t, nil)
+	ctx := context.Background()
+	u, _, _ := s.CreateUser(ctx, audit.System, auth.NewUser{Name: "yuki", Role: auth.RoleAnalyst, Password: "the real passphrase"})
+	me := audit.Actor{UserID: u.ID, Name: u.Name, Via: audit.ViaWeb, IP: "192.0.2.3"}
+	for i := 0; i < 5; i++ {
+		err := s.ChangePassword(ctx, me, u.ID, fmt.Sprintf("guess %d of the password", i), "a brand new passphrase", "")
+		if !fault.Is(err, fault.Invalid) {
+			t.Fatalf("guess %d: %v, want Invalid", i, err)
+		}
+	}
+	if err := s.ChangePassword(ctx, me, u.ID, "the real passphrase", "a brand new passphrase", ""); !fault.Is(err, fault.TooMany) {
+		t.Errorf("right password after 5 wrong ones: %v, want TooMany", err)
+	}
+	if err := s.DisableTOTP(ctx, me, u.ID, ptr("the real passphrase")); !fault.Is(err, fault.TooMany) {
+		t.Errorf("DisableTOTP while locked: %v, want TooMany", err)
+	}
+	es, _ := db.AuditEntries(ctx, audit.Filter{Action: "auth.password_check_failed"})
+	if len(es) != 5 {
+		t.Errorf("%d wrong current passwords audited, want 5", len(es))
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+func TestFailedNamesThatAreNotUserNamesAreNotRecorded(t *testing.T) {
+	t.Parallel()
+	s, db := newService(t, nil)
+	ctx := context.Background()
+	// Someone typed their password into the name field.
+	if _, err := s.SignIn(ctx, "Summer2026!Secret", "", auth.Client{IP: "192.0.2.4"}); !fault.Is(err, fault.Unauthenticated) {
+		t.Fatal(err)
+	}
+	if _, err := s.SignIn(ctx, "bob.smith", "x", auth.Client{IP: "192.0.2.4"}); !fault.Is(err, fault.Unauthenticated) {
+		t.Fatal(err)
+	}
+	es, _ := db.AuditEntries(ctx, audit.Filter{Action: "auth.signin_failed"})
+	if len(es) != 2 || es[1].Actor != "(not a user name)" || strings.Contains(es[1].After, "Summer") || es[0].Actor != "bob.smith" {
+		t.Errorf("audited names %q, %q", es[1].Actor, es[0].Actor)
 	}
 }

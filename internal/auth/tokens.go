@@ -80,14 +80,13 @@ func (s *Service) RevokeToken(ctx context.Context, a audit.Actor, id int64) erro
 func (s *Service) Tokens(ctx context.Context) ([]Token, error) { return s.store.Tokens(ctx) }
 
 // AuthenticateToken returns the principal of an API token used from ip.
-// Unknown, revoked and expired tokens, and tokens of disabled users, give
-// Unauthenticated; repeated failures from one address lock it like failed
-// sign-ins do.
+// The principal's role is the lower of the token's and its owner's current
+// role, so demoting a user also demotes their tokens. Unknown, revoked and
+// expired tokens, and tokens of disabled users, give Unauthenticated;
+// repeated failures from one address lock it against further guesses (a
+// valid token still works from a locked address).
 func (s *Service) AuthenticateToken(ctx context.Context, secret, ip string) (Principal, error) {
 	now := s.nowUTC()
-	if err := s.checkLocks(ctx, now, ipKey(ip)); err != nil {
-		return Principal{}, err
-	}
 	var t Token
 	var u User
 	var err error = fault.New(fault.NotFound, "tokens.unknown")
@@ -97,53 +96,55 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret, ip string) (Pri
 	if err != nil && !fault.Is(err, fault.NotFound) {
 		return Principal{}, fmt.Errorf("auth: token: %w", err)
 	}
-	if err != nil || !t.Active(now) || u.Disabled {
-		if err := s.tokenFailed(ctx, now, ip); err != nil {
-			return Principal{}, err
-		}
-		return Principal{}, fault.New(fault.Unauthenticated, "tokens.invalid")
-	}
-	if now.Sub(t.LastUsedAt) >= tokenTouchEvery || t.LastUsedIP != ip {
+	valid := err == nil && t.Active(now) && !u.Disabled
+	if valid && (now.Sub(t.LastUsedAt) >= tokenTouchEvery || t.LastUsedIP != ip) {
 		err := s.store.Tx(ctx, func(ctx context.Context) error {
-			audited := now.Sub(t.LastAuditedAt) >= tokenAuditEvery || t.LastUsedIP != ip
-			t.LastUsedAt, t.LastUsedIP = now, ip
-			if audited {
-				t.LastAuditedAt = now
+			audited := t.LastAuditedAt
+			if now.Sub(t.LastAuditedAt) >= tokenAuditEvery || t.LastUsedIP != ip {
+				audited = now
 			}
-			if err := s.store.UpdateToken(ctx, t); err != nil {
+			// Only the usage columns: a revocation made meanwhile stands,
+			// and shows as NotFound.
+			if err := s.store.TouchToken(ctx, t.ID, now, ip, audited); err != nil {
 				return err
 			}
-			if !audited {
+			if audited != now {
 				return nil
 			}
 			a := audit.Actor{UserID: u.ID, Name: u.Name, Via: audit.ViaAPI, TokenID: t.ID, IP: ip}
 			return s.record(ctx, a, "token.use", audit.Object("token", t.ID), nil, nil)
 		})
-		if err != nil {
+		if fault.Is(err, fault.NotFound) {
+			valid = false
+		} else if err != nil {
 			return Principal{}, fmt.Errorf("auth: token use: %w", err)
 		}
 	}
-	return Principal{User: u, Role: t.Role, TokenID: t.ID, TokenName: t.Name}, nil
+	if !valid {
+		return Principal{}, s.tokenFailed(ctx, now, ip)
+	}
+	return Principal{User: u, Role: Lower(t.Role, u.Role), TokenID: t.ID, TokenName: t.Name}, nil
 }
 
+// tokenFailed counts and audits a rejected token against the address, and
+// returns the fault to answer with.
 func (s *Service) tokenFailed(ctx context.Context, now time.Time, ip string) error {
+	l := limit{ipKey(ip), s.cfg.Throttle.MaxFailuresPerIP}
+	a := audit.Actor{Name: "anonymous", Via: audit.ViaAPI, IP: ip}
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
-		t, err := s.store.Throttle(ctx, ipKey(ip))
-		if err != nil {
+		if err := s.lockedFault(ctx, now, l); err != nil {
+			return err // locked: refused without another audit entry
+		}
+		if err := s.count(ctx, now, a, "", l); err != nil {
 			return err
 		}
-		locked := t.fail(now, s.cfg.Throttle.MaxFailuresPerIP, s.cfg.Throttle)
-		if err := s.store.SaveThrottle(ctx, t); err != nil {
-			return err
-		}
-		a := audit.Actor{Name: "anonymous", Via: audit.ViaAPI, IP: ip}
-		if err := s.record(ctx, a, "auth.token_rejected", "", nil, nil); err != nil || !locked {
-			return err
-		}
-		return s.record(ctx, a, "auth.locked", "", nil, map[string]any{"key": t.Key, "failures": t.Failures, "reason": "invalid API tokens"})
+		return s.record(ctx, a, "auth.token_rejected", "", nil, nil)
 	})
+	if fault.Is(err, fault.TooMany) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("auth: record token failure: %w", err)
 	}
-	return nil
+	return fault.New(fault.Unauthenticated, "tokens.invalid")
 }

@@ -78,30 +78,18 @@ func enrolment(name, secret string) (TOTPEnrolment, error) {
 // BeginTOTP creates a new TOTP secret for the user, kept pending until
 // ConfirmTOTP proves the user's app has it.
 func (s *Service) BeginTOTP(ctx context.Context, a audit.Actor, userID int64) (TOTPEnrolment, error) {
-	u, err := s.store.User(ctx, userID)
-	if err != nil {
-		return TOTPEnrolment{}, fmt.Errorf("auth: begin totp: %w", err)
-	}
 	raw := make([]byte, 20)
 	_, _ = rand.Read(raw) // never fails (Go 1.24+)
 	secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw)
-	e, err := enrolment(u.Name, secret)
+	// The secret itself never enters the audit trail: the views leave it out.
+	u, err := s.update(ctx, a, userID, "user.totp_begin", func(_ context.Context, u *User) error {
+		u.TOTPPending = secret
+		return nil
+	})
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
-	err = s.store.Tx(ctx, func(ctx context.Context) error {
-		u.TOTPPending = secret
-		u.UpdatedAt = s.nowUTC()
-		if err := s.store.UpdateUser(ctx, u); err != nil {
-			return err
-		}
-		// The secret itself never enters the audit trail.
-		return s.record(ctx, a, "user.totp_begin", audit.Object("user", u.ID), nil, nil)
-	})
-	if err != nil {
-		return TOTPEnrolment{}, fmt.Errorf("auth: begin totp: %w", err)
-	}
-	return e, nil
+	return enrolment(u.Name, secret)
 }
 
 // PendingTOTP returns the enrolment in progress for the user, if any.
@@ -146,22 +134,18 @@ func (s *Service) ConfirmTOTP(ctx context.Context, a audit.Actor, userID int64, 
 // be the user's current password (self-service); an administrator resetting
 // another user's TOTP passes nil.
 func (s *Service) DisableTOTP(ctx context.Context, a audit.Actor, userID int64, password *string) error {
-	u, err := s.store.User(ctx, userID)
-	if err != nil {
-		return fmt.Errorf("auth: disable totp: %w", err)
-	}
 	if password != nil {
-		if err := s.checkCurrentPassword(ctx, u, *password); err != nil {
+		u, err := s.store.User(ctx, userID)
+		if err != nil {
+			return fmt.Errorf("auth: disable totp: %w", err)
+		}
+		if err := s.checkCurrentPassword(ctx, a, u, *password); err != nil {
 			return err
 		}
 	}
-	return s.store.Tx(ctx, func(ctx context.Context) error {
-		before := u.view()
+	_, err := s.update(ctx, a, userID, "user.totp_disable", func(_ context.Context, u *User) error {
 		u.TOTPSecret, u.TOTPPending, u.TOTPLastStep = "", "", 0
-		u.UpdatedAt = s.nowUTC()
-		if err := s.store.UpdateUser(ctx, u); err != nil {
-			return err
-		}
-		return s.record(ctx, a, "user.totp_disable", audit.Object("user", u.ID), before, u.view())
+		return nil
 	})
+	return err
 }

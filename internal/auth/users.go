@@ -236,15 +236,27 @@ func (s *Service) SetPreferences(ctx context.Context, a audit.Actor, id int64, l
 	return err
 }
 
-func (s *Service) checkCurrentPassword(ctx context.Context, u User, password string) error {
+// checkCurrentPassword confirms a signed-in user's password before a
+// sensitive change. Wrong guesses count against the account and address as
+// failed sign-ins do, so a stolen session cannot be used to find the
+// password.
+func (s *Service) checkCurrentPassword(ctx context.Context, a audit.Actor, u User, password string) error {
+	now := s.nowUTC()
+	object := audit.Object("user", u.ID)
+	if err := s.reserve(ctx, now, a, object, s.limits(u.Name, a.IP)...); err != nil {
+		return err
+	}
 	ok, err := s.hasher.verify(ctx, u.PasswordHash, password)
 	if err != nil {
 		return fmt.Errorf("auth: check password: %w", err)
 	}
 	if !ok {
+		if err := s.record(ctx, a, "auth.password_check_failed", object, nil, nil); err != nil {
+			return fmt.Errorf("auth: check password: %w", err)
+		}
 		return fault.InvalidField("current_password", "password.current_wrong")
 	}
-	return nil
+	return s.store.Tx(ctx, func(ctx context.Context) error { return s.succeeded(ctx, u.Name, a.IP) })
 }
 
 // ChangePassword is a user changing their own password: current must match.
@@ -255,7 +267,7 @@ func (s *Service) ChangePassword(ctx context.Context, a audit.Actor, id int64, c
 	if err != nil {
 		return fmt.Errorf("auth: change password: %w", err)
 	}
-	if err := s.checkCurrentPassword(ctx, u, current); err != nil {
+	if err := s.checkCurrentPassword(ctx, a, u, current); err != nil {
 		return err
 	}
 	if err := CheckPassword(u.Name, next); err != nil {

@@ -89,11 +89,11 @@ func (db *DB) walkAudit(ctx context.Context, upTo int64, fn func(audit.Entry) er
 }
 
 // VerifyAudit walks the whole chain and returns the number of entries
-// checked and, if the chain is broken, an *audit.Break naming the first
-// altered or missing row. Entries appended while it runs are left for the
-// next run: it checks the rows up to the head it read first (a row commits
-// together with the head that counts it).
-func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
+// checked, the head it checked them against and, if the chain is broken, an
+// *audit.Break naming the first altered or missing row. Entries appended
+// while it runs are left for the next run: it checks the rows up to the head
+// it read first (a row commits together with the head that counts it).
+func (db *DB) VerifyAudit(ctx context.Context) (int64, audit.Head, error) {
 	var h audit.Head
 	var maxSeq int64
 	// One statement sees one snapshot, so the head and the highest row agree
@@ -101,17 +101,17 @@ func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
 	err := db.queryRow(ctx, `SELECT audit_head.seq, audit_head.hash,
 		(SELECT COALESCE(MAX(seq), 0) FROM audit_log) FROM audit_head WHERE id = 1`).Scan(&h.Seq, &h.Hash, &maxSeq)
 	if err != nil {
-		return 0, fmt.Errorf("store: audit head: %w", mapErr(err))
+		return 0, h, fmt.Errorf("store: audit head: %w", mapErr(err))
 	}
 	var c audit.Checker
 	if err := db.walkAudit(ctx, h.Seq, c.Add); err != nil {
-		return 0, err
+		return 0, h, err
 	}
 	n, err := c.Finish(h)
 	if err == nil && maxSeq > h.Seq {
 		err = &audit.Break{Seq: h.Seq + 1, Reason: "rows exist beyond the recorded head (inserted directly)"}
 	}
-	return n, err
+	return n, h, err
 }
 
 // AuditEntries returns entries matching f, newest first.

@@ -50,6 +50,17 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		if err := os.MkdirAll(filepath.Dir(o.SQLitePath), 0o700); err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
+		// The database holds password hashes and TOTP secrets: only koban's
+		// user may read it, whatever the directory allows. SQLite gives its
+		// -wal and -shm files the database file's mode.
+		f, err := os.OpenFile(o.SQLitePath, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		f.Close()
+		if err := os.Chmod(o.SQLitePath, 0o600); err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
 		db, err = sql.Open("sqlite", sqliteDSN(o.SQLitePath))
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
@@ -104,6 +115,14 @@ func (db *DB) q(ctx context.Context) querier {
 
 // Tx runs fn in a transaction. Store calls made with the ctx given to fn
 // join it; a nested Tx joins the outer one. fn's error rolls everything back.
+//
+// Transactions are serialised with one another, as SQLite's single writer
+// does by itself: on PostgreSQL each first locks the audit head, the row
+// every audited change ends up writing. So a check made inside fn (the last
+// administrator, a throttle count, a TOTP step) still holds at commit, and
+// transactions never deadlock by locking rows in different orders. Changes
+// people make are few; bulk machine writes (events, alerts) use their own
+// paths.
 func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
 		return fn(ctx)
@@ -111,6 +130,12 @@ func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context) error) error 
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
+	}
+	if db.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE`); err != nil {
+			_ = tx.Rollback() // the lock error is the one that matters
+			return fmt.Errorf("store: begin: %w", mapErr(err))
+		}
 	}
 	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
 		_ = tx.Rollback() // fn's error is the one that matters

@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/koban-csirt/koban/internal/auth"
 )
@@ -105,6 +106,23 @@ func (db *DB) UpdateToken(ctx context.Context, t auth.Token) error {
 	}
 	if err != nil {
 		return fmt.Errorf("store: update token %d: %w", t.ID, err)
+	}
+	return nil
+}
+
+const touchTokenSQL = `UPDATE api_tokens SET last_used_at = ?, last_used_ip = ?, last_audited_at = ?
+	WHERE id = ? AND revoked_at = 0`
+
+// TouchToken records a use of token id. It writes only the usage columns, so
+// it can never undo a revocation made meanwhile, and returns NotFound when
+// the token is (now) revoked.
+func (db *DB) TouchToken(ctx context.Context, id int64, at time.Time, ip string, audited time.Time) error {
+	r, err := db.exec(ctx, touchTokenSQL, micros(at), ip, micros(audited), id)
+	if err == nil {
+		err = affected(r)
+	}
+	if err != nil {
+		return fmt.Errorf("store: touch token %d: %w", id, err)
 	}
 	return nil
 }

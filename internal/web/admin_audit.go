@@ -17,8 +17,8 @@ type auditPage struct {
 	Entries []audit.Entry
 	// More is the Before of the next page, or 0 at the end.
 	More int64
-	// MoreQuery is the query string of the next page.
-	MoreQuery string
+	// MoreURL is the next page; MorePart is its rows alone, for htmx.
+	MoreURL, MorePart string
 }
 
 func auditFilter(r *http.Request) audit.Filter {
@@ -42,7 +42,9 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		q.Set("before", strconv.FormatInt(d.More, 10))
 		q.Del("part")
-		d.MoreQuery = q.Encode()
+		d.MoreURL = "/admin/audit?" + q.Encode()
+		q.Set("part", "rows")
+		d.MorePart = "/admin/audit?" + q.Encode()
 	}
 	if r.URL.Query().Get("part") == "rows" {
 		// htmx asks for the next rows only.

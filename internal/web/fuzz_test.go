@@ -3,8 +3,10 @@
 package web
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -16,8 +18,12 @@ func FuzzLocalPath(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, p string) {
 		got := localPath(p)
-		if !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.HasPrefix(got, "/\\") || strings.ContainsAny(got, "\r\n") {
-			t.Fatalf("localPath(%q) = %q leaves the site", p, got)
+		w := httptest.NewRecorder()
+		http.Redirect(w, httptest.NewRequest("GET", "/", nil), got, http.StatusSeeOther)
+		loc := w.Header().Get("Location")
+		u, err := url.Parse(loc)
+		if !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.ContainsAny(loc, "\\\r\n\t") || err != nil || u.Host != "" {
+			t.Fatalf("localPath(%q) = %q redirects to %q, off the site", p, got, loc)
 		}
 	})
 }
@@ -55,4 +61,38 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatal("empty error")
 		}
 	})
+}
+
+func TestLocalPath(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"/alerts":              "/alerts",
+		"/admin/audit?a=b&c=d": "/admin/audit?a=b&c=d",
+		"":                     "/",
+		"alerts":               "/",
+		"//evil.example":       "/",
+		"/\\evil.example":      "/",
+		"/./\\evil.example":    "/",
+		"/\t/evil.example":     "/",
+		"/%09/evil.example":    "/%09/evil.example", // stays a path: %09 is not decoded by browsers into a separator
+		"/.//evil.example":     "/.//evil.example",  // http.Redirect cleans it to /evil.example, a page here
+		"https://evil.example": "/",
+		"/a\r\nSet-Cookie: x":  "/",
+		"/x/../..//evil":       "/x/../..//evil", // cleaned to /evil
+	}
+	for in, want := range tests {
+		if got := localPath(in); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// What http.Redirect finally sends must stay on the site.
+	for in := range tests {
+		w := httptest.NewRecorder()
+		http.Redirect(w, httptest.NewRequest("GET", "/", nil), localPath(in), http.StatusSeeOther)
+		loc := w.Header().Get("Location")
+		u, err := url.Parse(loc)
+		if err != nil || u.Host != "" || !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.ContainsAny(loc, "\\\t\r\n") {
+			t.Errorf("next=%q redirects to %q, off the site", in, loc)
+		}
+	}
 }

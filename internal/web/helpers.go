@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/koban-csirt/koban/internal/audit"
 	"github.com/koban-csirt/koban/internal/fault"
@@ -87,10 +89,17 @@ func (s *Server) redirectToSignIn(w http.ResponseWriter, r *http.Request, msg st
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-// localPath accepts only paths on this site ("/x", not "//host" or
-// "https://…"), so that next= cannot send anyone elsewhere.
+// localPath accepts only a path on this site ("/alerts?x=1"), and "/" for
+// anything else: another host ("//host", "https://…"), a backslash or a
+// control character anywhere (browsers read "/\\host" and "/\t/host" as
+// "//host"), or a path that http.Redirect's cleaning would turn into one.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\\") || strings.IndexFunc(p, unicode.IsControl) >= 0 {
+		return "/"
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(path.Clean(u.Path), "//") ||
+		strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return p

@@ -161,6 +161,11 @@ func (s *Server) clientIP(r *http.Request) string {
 	}
 	addr, err := netip.ParseAddr(host)
 	if err != nil || !s.trusted(addr) {
+		if r.Header.Get("X-Forwarded-For") != "" && s.log != nil {
+			s.xffOnce.Do(func() {
+				s.log.Warn("X-Forwarded-For from a peer that is not a trusted proxy: if koban is behind a proxy, list it in http.trusted_proxies", "peer", host)
+			})
+		}
 		return host
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")

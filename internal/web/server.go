@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,6 +63,10 @@ type Server struct {
 	metrics  *metrics
 	secure   bool // cookies are Secure whatever the request says
 	prefixes []netip.Prefix
+	// xffOnce warns once when a peer that is not a trusted proxy sends
+	// X-Forwarded-For: behind an unlisted proxy every client shares one
+	// address, for throttling and the audit trail alike.
+	xffOnce sync.Once
 }
 
 // New builds the server: it parses templates, hashes assets and registers

@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -310,11 +311,17 @@ func TestAuditPageAndRowsPart(t *testing.T) {
 	if n := strings.Count(page, "<code>user.set_preferences</code>"); n != 50 {
 		t.Errorf("first audit page: %d preference rows, want the newest 50", n)
 	}
-	more := regexp.MustCompile(`hx-get="(/admin/audit\?[^"]+)"`).FindStringSubmatch(page)
+	more := regexp.MustCompile(`href="(/admin/audit\?[^"]+)" hx-get="(/admin/audit\?[^"]+)"`).FindStringSubmatch(page)
 	if more == nil {
-		t.Fatal("no htmx link to older entries")
+		t.Fatal("no link to older entries")
 	}
-	part := e.do(req{path: strings.ReplaceAll(more[1], "&amp;", "&"), session: s, header: map[string]string{"HX-Request": "true"}})
+	unescape := func(s string) string { return html.UnescapeString(s) }
+	// Without JavaScript the link is a plain page of the older entries.
+	plain := bodyOf(t, e.do(req{path: unescape(more[1]), session: s}))
+	if !strings.Contains(plain, "<html") || !strings.Contains(plain, "<code>user.create</code>") || strings.Count(plain, "<code>user.set_preferences</code>") != 10 {
+		t.Errorf("the older-entries link without htmx does not show the older entries:\n%.500s", plain)
+	}
+	part := e.do(req{path: unescape(more[2]), session: s, header: map[string]string{"HX-Request": "true"}})
 	pb := bodyOf(t, part)
 	if strings.Contains(pb, "<html") || strings.Count(pb, "<tr>") != 12 || !strings.Contains(pb, "user.create") {
 		t.Errorf("rows part: want 12 bare rows (10 changes, the sign-in, the creation), got:\n%.500s", pb)
@@ -322,5 +329,19 @@ func TestAuditPageAndRowsPart(t *testing.T) {
 	filtered := bodyOf(t, e.do(req{path: "/admin/audit?action=auth.", session: s}))
 	if strings.Contains(filtered, "user.set_preferences") || !strings.Contains(filtered, "auth.signin") {
 		t.Error("action prefix filter does not filter")
+	}
+	// The filter survives paging.
+	e.do(req{path: "/settings", session: s})
+	for i := 0; i < 55; i++ {
+		e.do(req{method: "POST", path: "/signout", session: e.session("rae")})
+	}
+	page = bodyOf(t, e.do(req{path: "/admin/audit?action=auth.", session: s}))
+	more = regexp.MustCompile(`href="(/admin/audit\?[^"]+)"`).FindStringSubmatch(page[strings.Index(page, "audit-rows"):])
+	if more == nil {
+		t.Fatal("no link to older sign-in entries")
+	}
+	older := bodyOf(t, e.do(req{path: unescape(more[1]), session: s}))
+	if strings.Contains(older, "user.set_preferences") || !strings.Contains(older, "auth.signin") {
+		t.Errorf("the next page of a filtered trail lost the filter (%s)", unescape(more[1]))
 	}
 }

@@ -40,6 +40,8 @@ var cases = []struct {
 	{"ThrottleUpsert", testThrottleUpsert},
 	{"TxRollback", testTxRollback},
 	{"TxNested", testTxNested},
+	{"TxSerialised", testTxSerialised},
+	{"TokenTouchKeepsRevocation", testTokenTouchKeepsRevocation},
 	{"AuditChain", testAuditChain},
 	{"AuditConcurrentAppends", testAuditConcurrentAppends},
 	{"AuditRolledBackLeavesNoTrace", testAuditRolledBack},
@@ -379,6 +381,67 @@ func testTxNested(t *testing.T, db *store.DB) {
 	}
 }
 
+// testTxSerialised runs read-modify-write transactions at once: none may
+// lose another's update, as the last-administrator check and the sign-in
+// throttle rely on.
+func testTxSerialised(t *testing.T, db *store.DB) {
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- db.Tx(context.Background(), func(ctx context.Context) error {
+				th, err := db.Throttle(ctx, "user:race")
+				if err != nil {
+					return err
+				}
+				time.Sleep(5 * time.Millisecond) // widen the window a lost update needs
+				th.Failures++
+				th.WindowStart = t0
+				return db.SaveThrottle(ctx, th)
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Tx: %v", err)
+		}
+	}
+	if th, err := db.Throttle(context.Background(), "user:race"); err != nil || th.Failures != n {
+		t.Errorf("after %d concurrent increments: %d failures, %v; want %d (no lost update)", n, th.Failures, err, n)
+	}
+}
+
+func testTokenTouchKeepsRevocation(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	u := newUser(t, db, "ivy", auth.RoleAdmin)
+	tok, err := db.CreateToken(ctx, auth.Token{Name: "t", Hash: "hh", Role: auth.RoleViewer, UserID: u.ID, CreatedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.TouchToken(ctx, tok.ID, t0.Add(time.Minute), "192.0.2.1", t0.Add(time.Minute)); err != nil {
+		t.Fatalf("TouchToken: %v", err)
+	}
+	got, err := db.Token(ctx, tok.ID)
+	if err != nil || !got.LastUsedAt.Equal(t0.Add(time.Minute)) || got.LastUsedIP != "192.0.2.1" || !got.LastAuditedAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("after TouchToken: %+v, %v", got, err)
+	}
+	got.RevokedAt = t0.Add(2 * time.Minute)
+	if err := db.UpdateToken(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.TouchToken(ctx, tok.ID, t0.Add(3*time.Minute), "192.0.2.2", t0); !fault.Is(err, fault.NotFound) {
+		t.Errorf("TouchToken on a revoked token: %v, want NotFound", err)
+	}
+	if got, _ := db.Token(ctx, tok.ID); got.RevokedAt.IsZero() || got.LastUsedIP != "192.0.2.1" {
+		t.Errorf("a touch after revocation changed the token: %+v", got)
+	}
+}
+
 func entry(i int) audit.Entry {
 	e := audit.New(audit.Actor{UserID: int64(i%3 + 1), Name: fmt.Sprintf("user%d", i%3), Via: audit.ViaWeb, IP: "198.51.100.4"},
 		"user.update", audit.Object("user", int64(i)), map[string]int{"n": i}, map[string]int{"n": i + 1})
@@ -397,10 +460,15 @@ func appendN(t *testing.T, db *store.DB, n int) {
 
 func verify(t *testing.T, db *store.DB) (int64, *audit.Break) {
 	t.Helper()
-	n, err := db.VerifyAudit(context.Background())
+	n, h, err := db.VerifyAudit(context.Background())
 	var b *audit.Break
 	if err != nil && !errors.As(err, &b) {
 		t.Fatalf("VerifyAudit: %v", err)
+	}
+	if b == nil {
+		if want, herr := db.AuditHead(context.Background()); herr != nil || h != want {
+			t.Errorf("VerifyAudit checked head %+v, the store's head is %+v (%v)", h, want, herr)
+		}
 	}
 	return n, b
 }
