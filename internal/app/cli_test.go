@@ -211,6 +211,10 @@ func TestUserCommands(t *testing.T) {
 			t.Errorf("koban %v: got %v, stderr %q; want an error with %q", s.args, err, errOut, s.wantErr)
 		}
 	}
+	if _, errOut, err := runIn(t, dir, "", map[string]string{"LANG": "ja_JP.UTF-8"}, "user", "add", "bob", "--role", "viewer"); err == nil ||
+		!strings.Contains(errOut, "ユーザー名「bob」はすでに使われています。") {
+		t.Errorf("user add under a Japanese locale: %v\n%s", err, errOut)
+	}
 	out, _, _ = run(t, dir, "audit", "verify")
 	if !strings.Contains(out, "intact") {
 		t.Errorf("audit after user commands: %s", out)

@@ -96,17 +96,32 @@ type userCmd struct {
 	cat *i18n.Catalog
 }
 
-// explain prints the curated messages of a fault, in English, and returns
-// a short error for the exit status.
+// explain prints the curated messages of a fault in the terminal's language
+// and returns a short error for the exit status.
 func (u *userCmd) explain(err error) error {
 	fs := fault.Faults(err)
 	if len(fs) == 0 || fault.KindOf(err) == fault.Internal {
 		return err
 	}
+	lang := terminalLang(u.env.Getenv)
 	for _, f := range fs {
-		fmt.Fprintf(u.env.Stderr, "koban user: %s\n", u.cat.T(i18n.English, f.Msg, f.Args...))
+		fmt.Fprintf(u.env.Stderr, "koban user: %s\n", u.cat.T(lang, f.Msg, f.Args...))
 	}
 	return fmt.Errorf("user command failed")
+}
+
+// terminalLang is Japanese when the locale says so (LC_ALL, LC_MESSAGES,
+// LANG, as POSIX orders them), English otherwise.
+func terminalLang(getenv func(string) string) i18n.Lang {
+	for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if l := getenv(v); l != "" {
+			if strings.HasPrefix(l, "ja") {
+				return i18n.Japanese
+			}
+			return i18n.English
+		}
+	}
+	return i18n.English
 }
 
 func (u *userCmd) readPassword() (string, error) {
