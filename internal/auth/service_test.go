@@ -5,7 +5,6 @@ package auth_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,25 +13,13 @@ import (
 	"github.com/koban-csirt/koban/internal/auth"
 	"github.com/koban-csirt/koban/internal/fault"
 	"github.com/koban-csirt/koban/internal/store"
+	"github.com/koban-csirt/koban/internal/store/storetest"
 )
 
 func newService(t *testing.T, now func() time.Time) (*auth.Service, *store.DB) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "koban.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s, err := auth.New(db, auth.Config{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour,
-		Throttle: auth.ThrottlePolicy{MaxFailuresPerUser: 5, MaxFailuresPerIP: 20, Window: 15 * time.Minute, Lockout: time.Minute, MaxLockout: 30 * time.Minute}}, now, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, db
+	db := storetest.OpenSQLite(t)
+	return serviceOn(t, db, now), db
 }
 
 func TestEnsureAdminOnce(t *testing.T) {

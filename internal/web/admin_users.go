@@ -106,30 +106,22 @@ func (s *Server) userDetail(w http.ResponseWriter, r *http.Request) {
 
 // userAction runs change on the user of the route and goes back to the
 // user's page with a notice, or shows the page again with the fault.
+// userAction runs change on the user of the route and goes back to the
+// user's page with a notice, or shows the page again with the fault.
 func (s *Server) userAction(w http.ResponseWriter, r *http.Request, done string, change func(id int64) error) {
-	if err := parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	id, err := pathID(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := change(id); err != nil {
-		d, derr := s.userData(r)
-		if derr != nil || !d.formErrors(err) {
-			s.fail(w, r, err)
-			return
-		}
+	s.form(w, r, "user", "/admin/users/"+strconv.FormatInt(id, 10), done, func() error { return change(id) }, func() (pageData, error) {
+		d, err := s.userData(r)
 		d.Title = d.Subject.Name
 		if done == "profile" {
 			d.DisplayName, d.Email = r.PostFormValue("display_name"), r.PostFormValue("email")
 		}
-		s.render(w, r, statusFor(fault.KindOf(err)), "user", d)
-		return
-	}
-	redirectDone(w, r, "/admin/users/"+strconv.FormatInt(id, 10), done)
+		return d, err
+	})
 }
 
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {

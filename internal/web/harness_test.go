@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/koban-csirt/koban/internal/auth"
 	"github.com/koban-csirt/koban/internal/i18n"
 	"github.com/koban-csirt/koban/internal/store"
+	"github.com/koban-csirt/koban/internal/store/storetest"
 )
 
 // clock is a settable time source shared by the auth service and the web
@@ -55,15 +55,7 @@ const testPassword = "correct horse battery staple"
 
 func newEnv(t *testing.T, opts ...func(*Options)) *testEnv {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "koban.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.OpenSQLite(t)
 	clk := &clock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 	svc, err := auth.New(db, auth.Config{
 		IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour,

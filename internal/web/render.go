@@ -270,6 +270,33 @@ func retrySeconds(d time.Duration) string {
 	return strconv.Itoa(secs)
 }
 
+// pageData is any page struct: they all embed *Page.
+type pageData interface{ base() *Page }
+
+func (p *Page) base() *Page { return p }
+
+// form handles a form POST: it parses the body and runs act. A fault the
+// user can fix shows the page again — reshow builds its data, keeping what
+// they typed — with the messages and the fault's status; any other error
+// fails; success redirects to path with the done notice.
+func (s *Server) form(w http.ResponseWriter, r *http.Request, page, path, done string, act func() error, reshow func() (pageData, error)) {
+	if err := parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	err := act()
+	if err == nil {
+		redirectDone(w, r, path, done)
+		return
+	}
+	d, derr := reshow()
+	if derr != nil || !d.base().formErrors(err) {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, statusFor(fault.KindOf(err)), page, d)
+}
+
 // formErrors turns the faults in err into the page's field messages and
 // summary. It reports false when err holds no fault a user can act on.
 func (p *Page) formErrors(err error) bool {

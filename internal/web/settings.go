@@ -58,48 +58,34 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) saveProfile(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := principal(r)
-	err := s.auth.UpdateProfile(r.Context(), actor(r), p.User.ID, r.PostFormValue("display_name"), r.PostFormValue("email"))
-	if err != nil {
-		d, derr := s.settingsData(r)
-		if derr != nil || !d.formErrors(err) {
-			s.fail(w, r, err)
-			return
-		}
+	id := principal(r).User.ID
+	s.form(w, r, "settings", "/settings", "profile", func() error {
+		return s.auth.UpdateProfile(r.Context(), actor(r), id, r.PostFormValue("display_name"), r.PostFormValue("email"))
+	}, func() (pageData, error) {
+		d, err := s.settingsData(r)
 		d.DisplayName, d.Email = r.PostFormValue("display_name"), r.PostFormValue("email")
-		s.render(w, r, statusFor(fault.KindOf(err)), "settings", d)
-		return
-	}
-	redirectDone(w, r, "/settings", "profile")
+		return d, err
+	})
 }
 
 func (s *Server) savePreferences(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := principal(r)
-	lang, tz := r.PostFormValue("lang"), r.PostFormValue("time_zone")
-	if err := s.auth.SetPreferences(r.Context(), actor(r), p.User.ID, lang, tz); err != nil {
-		d, derr := s.settingsData(r)
-		if derr != nil || !d.formErrors(err) {
-			s.fail(w, r, err)
-			return
+	id := principal(r).User.ID
+	s.form(w, r, "settings", "/settings", "preferences", func() error {
+		lang := r.PostFormValue("lang")
+		if err := s.auth.SetPreferences(r.Context(), actor(r), id, lang, r.PostFormValue("time_zone")); err != nil {
+			return err
 		}
-		d.FormLang, d.FormTZ = lang, tz
-		s.render(w, r, statusFor(fault.KindOf(err)), "settings", d)
-		return
-	}
-	if lang != "" {
-		// Keep the signed-out pages in the same language too.
-		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
-			HttpOnly: true, Secure: s.isSecure(r), SameSite: http.SameSiteLaxMode})
-	}
-	redirectDone(w, r, "/settings", "preferences")
+		if lang != "" {
+			// Keep the signed-out pages in the same language too.
+			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+				HttpOnly: true, Secure: s.isSecure(r), SameSite: http.SameSiteLaxMode})
+		}
+		return nil
+	}, func() (pageData, error) {
+		d, err := s.settingsData(r)
+		d.FormLang, d.FormTZ = r.PostFormValue("lang"), r.PostFormValue("time_zone")
+		return d, err
+	})
 }
 
 func (s *Server) revokeOtherSessions(w http.ResponseWriter, r *http.Request) {
@@ -122,28 +108,16 @@ func (s *Server) passwordForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	p := principal(r)
-	d := passwordPage{Page: s.page(r, "settings", "password.title"), MustChange: p.User.MustChangePassword}
-	next := r.PostFormValue("new_password")
-	var err error
-	if next != r.PostFormValue("confirm_password") {
-		err = fault.InvalidField("confirm_password", "password.mismatch")
-	} else {
-		err = s.auth.ChangePassword(r.Context(), actor(r), p.User.ID, r.PostFormValue("current_password"), next, p.SessionID)
-	}
-	if err != nil {
-		if !d.formErrors(err) {
-			s.fail(w, r, err)
-			return
+	s.form(w, r, "password", "/settings", "password", func() error {
+		next := r.PostFormValue("new_password")
+		if next != r.PostFormValue("confirm_password") {
+			return fault.InvalidField("confirm_password", "password.mismatch")
 		}
-		s.render(w, r, statusFor(fault.KindOf(err)), "password", d)
-		return
-	}
-	redirectDone(w, r, "/settings", "password")
+		return s.auth.ChangePassword(r.Context(), actor(r), p.User.ID, r.PostFormValue("current_password"), next, p.SessionID)
+	}, func() (pageData, error) {
+		return passwordPage{Page: s.page(r, "settings", "password.title"), MustChange: p.User.MustChangePassword}, nil
+	})
 }
 
 type totpSettingsPage struct {
@@ -199,38 +173,16 @@ func (s *Server) totpBegin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := principal(r)
-	if err := s.auth.ConfirmTOTP(r.Context(), actor(r), p.User.ID, r.PostFormValue("code")); err != nil {
-		d, derr := s.totpSettingsData(r)
-		if derr != nil || !d.formErrors(err) {
-			s.fail(w, r, err)
-			return
-		}
-		s.render(w, r, statusFor(fault.KindOf(err)), "totp", d)
-		return
-	}
-	redirectDone(w, r, "/settings/totp", "totp_enabled")
+	id := principal(r).User.ID
+	s.form(w, r, "totp", "/settings/totp", "totp_enabled", func() error {
+		return s.auth.ConfirmTOTP(r.Context(), actor(r), id, r.PostFormValue("code"))
+	}, func() (pageData, error) { return s.totpSettingsData(r) })
 }
 
 func (s *Server) totpDisable(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := principal(r)
-	pw := r.PostFormValue("password")
-	if err := s.auth.DisableTOTP(r.Context(), actor(r), p.User.ID, &pw); err != nil {
-		d, derr := s.totpSettingsData(r)
-		if derr != nil || !d.formErrors(err) {
-			s.fail(w, r, err)
-			return
-		}
-		s.render(w, r, statusFor(fault.KindOf(err)), "totp", d)
-		return
-	}
-	redirectDone(w, r, "/settings/totp", "totp_disabled")
+	id := principal(r).User.ID
+	s.form(w, r, "totp", "/settings/totp", "totp_disabled", func() error {
+		pw := r.PostFormValue("password")
+		return s.auth.DisableTOTP(r.Context(), actor(r), id, &pw)
+	}, func() (pageData, error) { return s.totpSettingsData(r) })
 }
