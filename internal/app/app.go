@@ -10,6 +10,10 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
+	"strings"
+
+	"github.com/koban-csirt/koban/internal/config"
 )
 
 // version is set at build time with -ldflags "-X …/internal/app.version=…".
@@ -162,6 +166,39 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 			return append(pos, args[1:]...), nil
 		}
 		pos, args = append(pos, args[0]), args[1:]
+	}
+}
+
+// prepare parses a subcommand's command line, checks its positional
+// arguments with check (which returns what is wrong, or ""), and loads the
+// configuration. Callers return done(err) on error.
+func prepare(fs *flag.FlagSet, cf *config.Flags, args []string, env Env, check func(pos []string) string) ([]string, config.Config, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, config.Config{}, err
+	}
+	if msg := check(pos); msg != "" {
+		return nil, config.Config{}, usageErr(fs, "%s", msg)
+	}
+	c, err := loadConfig(cf, env)
+	return pos, c, err
+}
+
+// noArgs accepts no positional arguments.
+func noArgs(pos []string) string {
+	if len(pos) > 0 {
+		return fmt.Sprintf("unexpected argument %q", pos[0])
+	}
+	return ""
+}
+
+// oneOf accepts exactly one positional argument among words.
+func oneOf(words ...string) func([]string) string {
+	return func(pos []string) string {
+		if len(pos) == 1 && slices.Contains(words, pos[0]) {
+			return ""
+		}
+		return "say " + strings.Join(words, " or ")
 	}
 }
 

@@ -32,16 +32,9 @@ func runBackup(ctx context.Context, args []string, env Env) error {
 	fs := newFlags("backup", "backup [--out FILE] [flags]", env)
 	cf := config.AddFlags(fs)
 	out := fs.String("out", "", "archive to write (default koban-backup-<time>.tar.gz in the current directory)")
-	pos, err := parse(fs, args)
+	_, c, err := prepare(fs, cf, args, env, noArgs)
 	if err != nil {
 		return done(err)
-	}
-	if len(pos) > 0 {
-		return usageErr(fs, "unexpected argument %q", pos[0])
-	}
-	c, err := loadConfig(cf, env)
-	if err != nil {
-		return err
 	}
 	if c.DB != "" {
 		return fmt.Errorf("the state store is PostgreSQL: back it up with pg_dump (koban backup covers the embedded store)")

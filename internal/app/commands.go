@@ -32,16 +32,9 @@ func runVersion(_ context.Context, args []string, env Env) error {
 func runMigrate(ctx context.Context, args []string, env Env) error {
 	fs := newFlags("migrate", "migrate up|status [flags]", env)
 	cf := config.AddFlags(fs)
-	pos, err := parse(fs, args)
+	pos, c, err := prepare(fs, cf, args, env, oneOf("up", "status"))
 	if err != nil {
 		return done(err)
-	}
-	if len(pos) != 1 || (pos[0] != "up" && pos[0] != "status") {
-		return usageErr(fs, "say up or status")
-	}
-	c, err := loadConfig(cf, env)
-	if err != nil {
-		return err
 	}
 	db, err := openStore(ctx, c, false, nil)
 	if err != nil {
@@ -75,16 +68,9 @@ func runMigrate(ctx context.Context, args []string, env Env) error {
 func runConfig(_ context.Context, args []string, env Env) error {
 	fs := newFlags("config", "config check|dump [flags]", env)
 	cf := config.AddFlags(fs)
-	pos, err := parse(fs, args)
+	pos, c, err := prepare(fs, cf, args, env, oneOf("check", "dump"))
 	if err != nil {
 		return done(err)
-	}
-	if len(pos) != 1 || (pos[0] != "check" && pos[0] != "dump") {
-		return usageErr(fs, "say check or dump")
-	}
-	c, err := loadConfig(cf, env)
-	if err != nil {
-		return err
 	}
 	if pos[0] == "dump" {
 		b, err := config.Dump(c)
@@ -108,16 +94,9 @@ func runConfig(_ context.Context, args []string, env Env) error {
 func runAudit(ctx context.Context, args []string, env Env) error {
 	fs := newFlags("audit", "audit verify [flags]", env)
 	cf := config.AddFlags(fs)
-	pos, err := parse(fs, args)
+	_, c, err := prepare(fs, cf, args, env, oneOf("verify"))
 	if err != nil {
 		return done(err)
-	}
-	if len(pos) != 1 || pos[0] != "verify" {
-		return usageErr(fs, "say verify")
-	}
-	c, err := loadConfig(cf, env)
-	if err != nil {
-		return err
 	}
 	db, err := openStore(ctx, c, false, nil)
 	if err != nil {

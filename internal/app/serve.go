@@ -29,16 +29,9 @@ const sweepEvery = 10 * time.Minute
 func runServe(ctx context.Context, args []string, env Env) error {
 	fs := newFlags("serve", "serve [flags]", env)
 	cf := config.AddFlags(fs)
-	pos, err := parse(fs, args)
+	_, c, err := prepare(fs, cf, args, env, noArgs)
 	if err != nil {
 		return done(err)
-	}
-	if len(pos) > 0 {
-		return usageErr(fs, "unexpected argument %q", pos[0])
-	}
-	c, err := loadConfig(cf, env)
-	if err != nil {
-		return err
 	}
 	log := newLogger(c.Log, env.Stderr, env.Terminal)
 	for _, w := range c.Warnings() {
