@@ -19,8 +19,14 @@ import (
 // directory, closed when the test ends.
 func OpenSQLite(t *testing.T) *store.DB {
 	t.Helper()
+	return openMigrated(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "koban.db")})
+}
+
+// openMigrated opens a store, closes it when the test ends, and migrates it.
+func openMigrated(t *testing.T, o store.Options) *store.DB {
+	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "koban.db")})
+	db, err := store.Open(ctx, o)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -76,16 +82,7 @@ func PostgresDSN(t *testing.T) string {
 // own (see PostgresDSN).
 func OpenPostgres(t *testing.T) *store.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{DSN: PostgresDSN(t)})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return db
+	return openMigrated(t, store.Options{DSN: PostgresDSN(t)})
 }
 
 // Dialects runs fn once per store dialect, as subtests named sqlite and
