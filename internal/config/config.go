@@ -24,6 +24,62 @@ type Config struct {
 	SignIn  SignIn  `yaml:"signin"`
 	HTTP    HTTP    `yaml:"http"`
 	Metrics Metrics `yaml:"metrics"`
+	Intake  Intake  `yaml:"intake"`
+	Journal Journal `yaml:"journal"`
+	Events  Events  `yaml:"events"`
+}
+
+// Intake configures the listeners that take in logs. An empty address turns
+// a listener off.
+type Intake struct {
+	Syslog Syslog     `yaml:"syslog"`
+	HTTP   IntakeHTTP `yaml:"http"`
+	// Sources are the senders allowed to use the HTTP and Elasticsearch
+	// endpoints, each with its own token. YAML only.
+	Sources []Source `yaml:"sources"`
+}
+
+// Syslog configures the syslog listeners.
+type Syslog struct {
+	UDP             string   `yaml:"udp" help:"address for syslog over UDP, such as 0.0.0.0:514 (empty: off)"`
+	TCP             string   `yaml:"tcp" help:"address for syslog over TCP, newline or octet-counted framing (empty: off)"`
+	TLS             string   `yaml:"tls" help:"address for syslog over TLS, such as 0.0.0.0:6514 (empty: off)"`
+	CertFile        string   `yaml:"cert_file" help:"PEM certificate chain for syslog over TLS"`
+	KeyFile         string   `yaml:"key_file" help:"PEM private key for syslog over TLS"`
+	ClientCAFile    string   `yaml:"client_ca_file" help:"PEM CA bundle: when set, TLS senders must present a certificate it signed"`
+	Allow           []string `yaml:"allow" help:"addresses or CIDRs allowed to send syslog (empty: loopback only)"`
+	MaxMessageBytes int      `yaml:"max_message_bytes" help:"longest syslog message kept; longer ones are cut and flagged"`
+}
+
+// IntakeHTTP configures the HTTP listener for NDJSON and Elasticsearch
+// _bulk intake.
+type IntakeHTTP struct {
+	Listen       string `yaml:"listen" help:"address for HTTP intake and the Elasticsearch-compatible API, such as 0.0.0.0:9200 (empty: off)"`
+	CertFile     string `yaml:"cert_file" help:"PEM certificate chain for HTTPS intake"`
+	KeyFile      string `yaml:"key_file" help:"PEM private key for HTTPS intake"`
+	MaxBodyBytes int64  `yaml:"max_body_bytes" help:"largest intake request body, after gzip is undone, in bytes"`
+}
+
+// Source is one sender of the HTTP intake.
+type Source struct {
+	Name      string   `yaml:"name"`
+	Token     Secret   `yaml:"token"`
+	TokenFile string   `yaml:"token_file"`
+	Allow     []string `yaml:"allow"`
+}
+
+// Journal configures the durable journal between intake and the pipeline.
+type Journal struct {
+	MaxBytes     int64 `yaml:"max_bytes" help:"disk space the journal may use; older segments that every reader has passed are removed first"`
+	SegmentBytes int64 `yaml:"segment_bytes" help:"size of one journal segment file"`
+	QueueEvents  int   `yaml:"queue_events" help:"events waiting to be written before senders are pushed back"`
+}
+
+// Events configures the event store.
+type Events struct {
+	MaxAge      Duration `yaml:"max_age" help:"events older than this are removed, a whole day at a time"`
+	MaxBytes    int64    `yaml:"max_bytes" help:"disk space the event store may use; the oldest days are removed first"`
+	MemoryBytes int64    `yaml:"memory_bytes" help:"memory the event store may use for queries and loading"`
 }
 
 // TLS makes koban serve HTTPS itself.
@@ -89,5 +145,11 @@ func Default() Config {
 			MaxBodyBytes:  1 << 20,
 			ShutdownGrace: Duration(15 * time.Second),
 		},
+		Intake: Intake{
+			Syslog: Syslog{MaxMessageBytes: 64 << 10},
+			HTTP:   IntakeHTTP{MaxBodyBytes: 64 << 20},
+		},
+		Journal: Journal{MaxBytes: 4 << 30, SegmentBytes: 64 << 20, QueueEvents: 100_000},
+		Events:  Events{MaxAge: Duration(90 * 24 * time.Hour), MaxBytes: 50 << 30, MemoryBytes: 1 << 30},
 	}
 }

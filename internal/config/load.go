@@ -55,6 +55,9 @@ func settings(c *Config) []setting {
 				walk(fv, path)
 				continue
 			}
+			if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+				continue // lists of records are set in the file only
+			}
 			out = append(out, setting{
 				path: path,
 				env:  "KOBAN_" + strings.ToUpper(strings.ReplaceAll(path, ".", "_")),

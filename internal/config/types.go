@@ -4,6 +4,8 @@ package config
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"log/slog"
 	"time"
 
@@ -62,9 +64,14 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
 func parseDuration(s string) (Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 && n < 100_000 {
+			return Duration(time.Duration(n) * 24 * time.Hour), nil
+		}
+	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration (use a number with a unit, such as 30m or 12h)", s)
+		return 0, fmt.Errorf("%q is not a duration (use a number with a unit, such as 30m, 12h or 90d)", s)
 	}
 	return Duration(v), nil
 }

@@ -94,10 +94,106 @@ func (c Config) Validate() error {
 	if c.HTTP.ShutdownGrace.D() < 0 {
 		add("http.shutdown_grace: must not be negative")
 	}
+	c.validateIntake(add)
 	if len(p) > 0 {
 		return p
 	}
 	return nil
+}
+
+func (c Config) validateIntake(add func(string, ...any)) {
+	addr := func(name, v string) {
+		if v == "" {
+			return
+		}
+		if _, port, err := net.SplitHostPort(v); err != nil {
+			add("%s: %q is not host:port (for example 0.0.0.0:514)", name, v)
+		} else if _, err := net.LookupPort("tcp", port); err != nil {
+			add("%s: %q has no valid port", name, v)
+		}
+	}
+	sl := c.Intake.Syslog
+	addr("intake.syslog.udp", sl.UDP)
+	addr("intake.syslog.tcp", sl.TCP)
+	addr("intake.syslog.tls", sl.TLS)
+	addr("intake.http.listen", c.Intake.HTTP.Listen)
+	if sl.TLS != "" && (sl.CertFile == "" || sl.KeyFile == "") {
+		add("intake.syslog.tls: needs intake.syslog.cert_file and intake.syslog.key_file")
+	}
+	for name, path := range map[string]string{"intake.syslog.cert_file": sl.CertFile, "intake.syslog.key_file": sl.KeyFile,
+		"intake.syslog.client_ca_file": sl.ClientCAFile, "intake.http.cert_file": c.Intake.HTTP.CertFile, "intake.http.key_file": c.Intake.HTTP.KeyFile} {
+		if path == "" {
+			continue
+		}
+		if _, err := os.Stat(path); err != nil {
+			add("%s: cannot read %q: %v", name, path, unwrapPath(err))
+		}
+	}
+	if (c.Intake.HTTP.CertFile == "") != (c.Intake.HTTP.KeyFile == "") {
+		add("intake.http: cert_file and key_file must be given together")
+	}
+	checkCIDRs := func(name string, list []string) {
+		for _, cidr := range list {
+			if _, err := netip.ParsePrefix(cidr); err != nil {
+				if _, err2 := netip.ParseAddr(cidr); err2 != nil {
+					add("%s: %q is not an address or CIDR", name, cidr)
+				}
+			}
+		}
+	}
+	checkCIDRs("intake.syslog.allow", sl.Allow)
+	if sl.MaxMessageBytes < 1024 || sl.MaxMessageBytes > 16<<20 {
+		add("intake.syslog.max_message_bytes: %d must be between 1024 and 16777216", sl.MaxMessageBytes)
+	}
+	if c.Intake.HTTP.MaxBodyBytes < 1024 {
+		add("intake.http.max_body_bytes: %d is below 1024", c.Intake.HTTP.MaxBodyBytes)
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Intake.Sources {
+		where := fmt.Sprintf("intake.sources[%d]", i)
+		switch {
+		case strings.TrimSpace(s.Name) == "":
+			add("%s: name must not be empty", where)
+		case seen[s.Name]:
+			add("%s: name %q is used twice", where, s.Name)
+		}
+		seen[s.Name] = true
+		switch {
+		case s.Token != "" && s.TokenFile != "":
+			add("%s (%s): give token or token_file, not both", where, s.Name)
+		case s.Token == "" && s.TokenFile == "":
+			add("%s (%s): needs a token or token_file", where, s.Name)
+		case s.Token != "" && len(s.Token.Reveal()) < 16:
+			add("%s (%s): token is shorter than 16 characters", where, s.Name)
+		case s.TokenFile != "":
+			if _, err := os.Stat(s.TokenFile); err != nil {
+				add("%s (%s): cannot read token_file %q: %v", where, s.Name, s.TokenFile, unwrapPath(err))
+			}
+		}
+		checkCIDRs(where+".allow", s.Allow)
+	}
+	if c.Intake.HTTP.Listen != "" && len(c.Intake.Sources) == 0 {
+		add("intake.http.listen: no intake.sources are configured, so no sender could authenticate")
+	}
+	j := c.Journal
+	if j.SegmentBytes < 1<<20 {
+		add("journal.segment_bytes: %d is below 1 MiB", j.SegmentBytes)
+	}
+	if j.MaxBytes < 4*j.SegmentBytes {
+		add("journal.max_bytes: %d must be at least four segments (%d)", j.MaxBytes, 4*j.SegmentBytes)
+	}
+	if j.QueueEvents < 1000 {
+		add("journal.queue_events: %d is below 1000", j.QueueEvents)
+	}
+	if c.Events.MaxAge.D() < 24*time.Hour {
+		add("events.max_age: %s is shorter than one day", c.Events.MaxAge)
+	}
+	if c.Events.MaxBytes < 64<<20 {
+		add("events.max_bytes: %d is below 64 MiB", c.Events.MaxBytes)
+	}
+	if c.Events.MemoryBytes < 64<<20 {
+		add("events.memory_bytes: %d is below 64 MiB", c.Events.MemoryBytes)
+	}
 }
 
 // Warnings lists settings that work but are risky.

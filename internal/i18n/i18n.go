@@ -64,19 +64,44 @@ type Catalog struct {
 	msgs map[Lang]map[string]message
 }
 
-// Load parses the embedded message files.
+// Load parses the embedded message files. Each language has a main file,
+// messages/<lang>.yaml, and may have one file per area,
+// messages/<area>.<lang>.yaml, so that parts of koban keep their messages
+// apart; a message id defined in two files of one language is an error.
 func Load() (*Catalog, error) {
 	c := &Catalog{msgs: make(map[Lang]map[string]message)}
+	entries, err := files.ReadDir("messages")
+	if err != nil {
+		return nil, fmt.Errorf("i18n: %w", err)
+	}
 	for _, l := range Langs {
-		b, err := files.ReadFile("messages/" + string(l) + ".yaml")
-		if err != nil {
-			return nil, fmt.Errorf("i18n: %w", err)
+		all := make(map[string]message)
+		found := false
+		for _, e := range entries {
+			name := e.Name()
+			if name != string(l)+".yaml" && !strings.HasSuffix(name, "."+string(l)+".yaml") {
+				continue
+			}
+			found = true
+			b, err := files.ReadFile("messages/" + name)
+			if err != nil {
+				return nil, fmt.Errorf("i18n: %w", err)
+			}
+			m, err := parse(b)
+			if err != nil {
+				return nil, fmt.Errorf("i18n: messages/%s: %w", name, err)
+			}
+			for k, v := range m {
+				if _, dup := all[k]; dup {
+					return nil, fmt.Errorf("i18n: messages/%s: %s is defined in another %s file too", name, k, l)
+				}
+				all[k] = v
+			}
 		}
-		m, err := parse(b)
-		if err != nil {
-			return nil, fmt.Errorf("i18n: messages/%s.yaml: %w", l, err)
+		if !found {
+			return nil, fmt.Errorf("i18n: no message file for %s", l)
 		}
-		c.msgs[l] = m
+		c.msgs[l] = all
 	}
 	return c, nil
 }
