@@ -18,7 +18,7 @@ const module = "github.com/koban-csirt/koban/"
 
 var layers = map[string]int{
 	// L0 leaves: the standard library and third-party libraries only.
-	"internal/event": 0, "internal/fault": 0, "internal/audit": 0, "internal/i18n": 0, "internal/config": 0,
+	"internal/event": 0, "internal/shareddata": 0, "internal/fault": 0, "internal/audit": 0, "internal/i18n": 0, "internal/config": 0,
 	// L1 domain.
 	"internal/auth": 1, "internal/asset": 1, "internal/vuln": 1, "internal/intel": 1, "internal/incident": 1,
 	"internal/hunt": 1, "internal/report": 1, "internal/train": 1, "internal/respond": 1, "internal/stix": 1,
