@@ -2,7 +2,7 @@
 # Test environment helpers for koban.
 #
 # Usage (from anywhere; nothing here depends on the current directory):
-#   scripts/testenv.sh ensure-packages     install PostgreSQL, Chromium and CJK fonts if missing
+#   scripts/testenv.sh ensure-packages     install PostgreSQL, Chromium, CJK fonts and rsyslog if missing
 #   scripts/testenv.sh start-postgres DIR  start a throwaway PostgreSQL in DIR, print its DSN on stdout
 #   scripts/testenv.sh stop-postgres DIR   stop it and remove DIR
 #
@@ -61,6 +61,8 @@ testenv_missing_packages() {
 	testenv_pg_bindir >/dev/null || missing+=(postgresql)
 	testenv_chromium_path >/dev/null || missing+=(chromium)
 	testenv_pkg_installed fonts-noto-cjk || missing+=(fonts-noto-cjk)
+	# rsyslog: a real syslog sender in tests and the intake benchmark's ceiling.
+	command -v rsyslogd >/dev/null 2>&1 || [[ -x /usr/sbin/rsyslogd ]] || missing+=(rsyslog)
 	# go test -race needs cgo, hence a C compiler.
 	command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || missing+=(gcc)
 	printf '%s\n' "${missing[*]:-}"
@@ -76,7 +78,7 @@ testenv_ensure_packages() {
 	local missing
 	missing=$(testenv_missing_packages)
 	if [[ -z "$missing" ]]; then
-		testenv_log "packages present (postgresql, chromium, fonts-noto-cjk)"
+		testenv_log "packages present (postgresql, chromium, fonts-noto-cjk, rsyslog)"
 		return 0
 	fi
 
