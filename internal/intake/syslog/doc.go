@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package syslog takes in syslog: Parse turns one message into an
+// event.Event, and Listen serves UDP, TCP and TLS listeners that frame,
+// parse and batch messages into an event.Sink.
+//
+// Parse is our own: RFC 5424, RFC 3164 and the variants devices really send
+// (rsyslog's forwarding format, fractional seconds, a year in the time, no
+// PRI, Cisco IOS and ASA, FortiGate key=value, NXLog) in one pass without
+// regular expressions. It never fails and never drops: what does not parse
+// is flagged and kept with its raw bytes. The reasons a generic parser
+// (github.com/leodido/go-syslog) was not used are in parse_bench_test.go:
+// it rejects several of these variants, and is slower.
+//
+// Listeners never lose TCP data to a full sink (they stop reading and
+// retry), drop and count UDP datagrams when the sink is full, refuse
+// senders outside the allow-list, and bound connections, message size and
+// idle time. The sink is the journal (through normalisation); the package
+// must never write to a store itself or decide a log's product. After
+// Append returns, the listener reuses the slice it passed and each event's
+// Fields storage: a Sink must not keep them (field values and Raw it may
+// keep). internal/app wires the listeners from config.Intake.Syslog.
+package syslog
