@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package evtx reads Windows XML event log files (.evtx) and renders each
+// event record to flat, named fields the way Sigma rules address them
+// (EventID, Channel, Provider_Name, and one field per EventData item).
+//
+// The format: a 4 KiB file header ("ElfFile"), then 64 KiB chunks
+// ("ElfChnk"), each with its own header, checksums, name and template
+// tables, and event records ("**\x00\x00"). A record holds binary XML
+// (BinXml): usually a template instance whose definition lives earlier in the
+// same chunk, with typed substitution values. Template definitions are
+// compiled once per chunk into a small instruction list, and records are
+// rendered straight from the chunk bytes into a reused byte arena: the parser
+// builds no XML tree and allocates one string per record.
+//
+// Field naming and value formatting follow the evtx_dump JSON renderings that
+// SigmaHQ ships beside its regression .evtx files: numbers in decimal, GUIDs
+// upper-case without braces, SIDs as S-1-…, hex32/hex64 as lower-case 0x…,
+// binary as upper-case hex, FILETIME and SYSTEMTIME as RFC 3339 UTC with six
+// fraction digits. See Record for the field names.
+//
+// The input is untrusted: every length read is checked against the bytes
+// that remain, nothing panics, and a corrupt chunk or record is skipped with a
+// Warning while the walk goes on.
+//
+// Who calls it: intake's file import and `koban scan` (through normalize,
+// which maps the fields onto event.Event). It must never import other koban
+// packages, log, or read anything but the io.ReaderAt it is given.
+package evtx
