@@ -46,9 +46,10 @@ var ErrNotEVTX = errors.New("evtx: not an EVTX file (no ElfFile signature)")
 // Data_3…; other children (Binary) their own name. UserData and any other
 // section: leaf elements under their own name (an attribute as
 // Element_Attribute, xmlns left out). RenderingInfo is left out. A name never
-// appears twice: a repeated UserData leaf takes its path below the UserData
-// wrapper joined with "_" (A_B_Name), and any name still taken gets a
-// suffix _2, _3….
+// appears twice: one already taken is prefixed by its path from the section
+// (EventData_Level when EventData has a Level like System's) or, in
+// UserData, from the element inside UserData (LogFileCleared_Channel); a
+// path still taken gets a suffix _2, _3….
 type Record struct {
 	ID     uint64  // record identifier from the record header (see below)
 	Time   int64   // record header FILETIME as Unix nanoseconds, UTC (see below)

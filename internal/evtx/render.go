@@ -28,7 +28,7 @@ type elem struct {
 	start    int32  // arena offset where the content starts
 	role     uint8
 	hasChild bool
-	pathFrom uint8 // stack depth where a repeated leaf's path starts
+	pathFrom uint8 // stack index where the path of a repeated name starts
 }
 
 type fieldRef struct {
@@ -112,9 +112,9 @@ func (r *renderer) open(name string) {
 			default:
 				e.role = roleSection
 			}
-			e.pathFrom = uint8(min(d+1, 255))
+			e.pathFrom = 1 // a repeated name is prefixed by the section…
 			if name == "UserData" {
-				e.pathFrom++
+				e.pathFrom = 2 // …or, in UserData, by the element inside it
 			}
 		case roleSystem:
 			e.role = roleSysChild
@@ -223,14 +223,12 @@ func (r *renderer) end() {
 			}
 		case roleData:
 			if e.field != "" {
-				r.emit(e.field, e.start)
+				r.emitPath(d-1, e.field, e.start)
 			} else {
-				r.emit("Data", e.start)
+				r.emit("Data", e.start) // Data, Data_2, Data_3…
 			}
-		case roleEDChild:
-			r.emit(e.name, e.start)
-		case roleWrapper, roleLeafy:
-			r.emitLeaf(d-1, e.start)
+		case roleEDChild, roleWrapper, roleLeafy:
+			r.emitPath(d-1, e.name, e.start)
 		}
 	}
 	r.stack = r.stack[:d-1]
@@ -294,23 +292,22 @@ func (r *renderer) add(name string, start int32) {
 	r.fields = append(r.fields, fieldRef{name: name, start: start, end: int32(len(r.arena))})
 }
 
-// emitLeaf adds a leaf below UserData or another section: under its own
-// name, else under its path, else numbered.
-func (r *renderer) emitLeaf(d int, start int32) {
-	name := r.stack[d].name
+// emitPath adds the field for the element at stack index d under name;
+// when that is taken, under the path from the element's pathFrom down to it
+// (EventData_Level, LogFileCleared_Channel), and when that is taken too,
+// numbered.
+func (r *renderer) emitPath(d int, name string, start int32) {
 	if !r.used(name) {
 		r.add(name, start)
 		return
 	}
-	from := int(r.stack[d].pathFrom)
-	if from < d {
+	if from := int(r.stack[d].pathFrom); from < d {
 		b := r.tmp[:0]
-		for i := from; i <= d; i++ {
-			if i > from {
-				b = append(b, '_')
-			}
+		for i := from; i < d; i++ {
 			b = append(b, r.stack[i].name...)
+			b = append(b, '_')
 		}
+		b = append(b, name...)
 		r.tmp = b
 		name = r.internBytes(b)
 	}
