@@ -271,6 +271,12 @@ func (im *importer) read() error {
 	case FormatJSON:
 		err = im.readJSON(br)
 	}
+	if err != nil && im.ctx.Err() == nil {
+		// Keep what was read before the damage (a truncated gzip stream).
+		if ferr := im.flush(); ferr != nil {
+			return ferr
+		}
+	}
 	if err != nil {
 		return err
 	}

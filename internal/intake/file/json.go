@@ -105,9 +105,9 @@ func (im *importer) readJSON(br *bufio.Reader) error {
 		}
 		off := s.off - 1
 		var syntax string
-		text := bytes.IndexByte([]byte(`{"-0123456789tfn`), c) < 0
-		if text { // not JSON: the line is one event
-			syntax = "not JSON"
+		text := c != '{' && c != '['
+		if text { // not an object: the line is one event
+			syntax = "not a JSON object"
 			err = s.restOfLine(c)
 		} else {
 			syntax, err = s.value(c)

@@ -63,4 +63,3 @@ func parseTime(s string, loc *time.Location) (int64, bool) {
 	}
 	return 0, false
 }
-
