@@ -57,7 +57,11 @@ func (s *Server) register() {
 	s.handle(Session, auth.PermSelf, "GET /{$}", s.home)
 	s.handle(Session, auth.PermAlerts, "GET /alerts", s.section("alerts"))
 	s.handle(Session, auth.PermIncidents, "GET /incidents", s.section("incidents"))
-	s.handle(Session, auth.PermHunting, "GET /hunting", s.section("hunting"))
+	s.handle(Session, auth.PermHunting, "GET /hunting", s.hunting)
+	s.handle(Session, auth.PermHunting, "GET /events", s.events)
+	s.handle(Session, auth.PermHunting, "GET /events/histogram", s.eventsHistogram)
+	s.handle(Session, auth.PermHunting, "GET /events/{id}", s.eventDetail)
+	s.handle(Session, auth.PermHunting, "GET /sources", s.sources)
 	s.handle(Session, auth.PermIntel, "GET /intel", s.section("intel"))
 	s.handle(Session, auth.PermAssets, "GET /assets", s.section("assets"))
 	s.handle(Session, auth.PermVulns, "GET /vulnerabilities", s.section("vulnerabilities"))
@@ -97,6 +101,7 @@ func (s *Server) register() {
 	s.handle(Token, auth.PermUsers, "GET /api/v1/users", s.apiUsers)
 	s.handle(Token, auth.PermUsers, "POST /api/v1/users", s.apiCreateUser)
 	s.handle(Token, auth.PermAudit, "GET /api/v1/audit", s.apiAudit)
+	s.handle(Token, auth.PermHunting, "GET /api/v1/events", s.apiEvents)
 }
 
 // handle registers a route behind its guard and records its rule.

@@ -41,15 +41,19 @@ var routeRules = map[string]rule{
 	"POST /signin/totp": {Pending, nil},
 	"POST /signout":     {AnySession, nil},
 
-	"GET /{$}":             {Session, everyone},
-	"GET /alerts":          {Session, analysts},
-	"GET /incidents":       {Session, analysts},
-	"GET /hunting":         {Session, analysts},
-	"GET /intel":           {Session, analysts},
-	"GET /assets":          {Session, analysts},
-	"GET /vulnerabilities": {Session, analysts},
-	"GET /training":        {Session, management},
-	"GET /reports":         {Session, management},
+	"GET /{$}":              {Session, everyone},
+	"GET /alerts":           {Session, analysts},
+	"GET /incidents":        {Session, analysts},
+	"GET /hunting":          {Session, analysts},
+	"GET /events":           {Session, analysts},
+	"GET /events/histogram": {Session, analysts},
+	"GET /events/{id}":      {Session, analysts},
+	"GET /sources":          {Session, analysts},
+	"GET /intel":            {Session, analysts},
+	"GET /assets":           {Session, analysts},
+	"GET /vulnerabilities":  {Session, analysts},
+	"GET /training":         {Session, management},
+	"GET /reports":          {Session, management},
 
 	"GET /settings":                  {Session, everyone},
 	"POST /settings/profile":         {Session, everyone},
@@ -81,6 +85,7 @@ var routeRules = map[string]rule{
 	"GET /api/v1/users":  {Token, admins},
 	"POST /api/v1/users": {Token, admins},
 	"GET /api/v1/audit":  {Token, admins},
+	"GET /api/v1/events": {Token, analysts},
 }
 
 // concrete turns a pattern into a method and a path that reaches it. Ids

@@ -19,6 +19,8 @@ import (
 	"github.com/koban-csirt/koban/internal/audit"
 	"github.com/koban-csirt/koban/internal/auth"
 	"github.com/koban-csirt/koban/internal/i18n"
+	"github.com/koban-csirt/koban/internal/intake"
+	"github.com/koban-csirt/koban/internal/search"
 )
 
 // AuditReader reads the audit trail for the audit page and API.
@@ -46,6 +48,15 @@ type Options struct {
 	// MetricsToken lets non-loopback scrapers read /metrics.
 	MetricsToken string
 	Now          func() time.Time
+	// Events is the event store behind the search page and the events
+	// API; nil when koban runs without one (the page says so).
+	Events search.Store
+	// SearchTimeout bounds the store queries of one search request
+	// (default 10 s); the page says when it ran out.
+	SearchTimeout time.Duration
+	// Sources returns the intake counters for the sources page, such as
+	// intake.Registry.Snapshot; nil when nothing takes in events.
+	Sources func() []intake.SourceSnapshot
 }
 
 // Server is the web UI and API.
