@@ -768,3 +768,56 @@ func parseEpoch(s string) (int64, bool) {
 	}
 	return ns, true
 }
+
+// JSONArray calls yield with each element of the JSON array doc, as its
+// raw bytes, until yield returns false. An element need not be an object:
+// the caller passes each to FromJSON, which refuses what is not one.
+// JSONArray returns nil, or a *JSONError when doc is not a well-formed
+// array; then rest is the offset of the first byte that no yielded element
+// covers, so that the caller can keep the remainder with Unparsed.
+func JSONArray(doc []byte, yield func(elem []byte) bool) (rest int, err error) {
+	p := parserPool.Get().(*parser)
+	defer p.release()
+	p.doc = doc
+	if bytes.HasPrefix(doc, []byte("\xEF\xBB\xBF")) {
+		p.pos = 3
+	}
+	p.ws()
+	if p.pos >= len(doc) || doc[p.pos] != '[' {
+		return 0, p.fail(p.pos, "not a JSON array")
+	}
+	p.pos++
+	p.ws()
+	if p.pos < len(doc) && doc[p.pos] == ']' {
+		p.pos++
+	} else {
+		for {
+			start := p.pos
+			p.vals = p.vals[:0]
+			if p.vals, err = p.compact(p.vals, 2); err != nil {
+				return start, err
+			}
+			if !yield(doc[start:p.pos]) {
+				return p.pos, nil
+			}
+			p.ws()
+			if p.pos >= len(doc) {
+				return p.pos, p.fail(p.pos, "unterminated array")
+			}
+			if doc[p.pos] == ']' {
+				p.pos++
+				break
+			}
+			if doc[p.pos] != ',' {
+				return p.pos, p.fail(p.pos, "want ',' or ']' in an array")
+			}
+			p.pos++
+			p.ws()
+		}
+	}
+	p.ws()
+	if p.pos < len(doc) {
+		return p.pos, p.fail(p.pos, "text after the JSON array")
+	}
+	return len(doc), nil
+}

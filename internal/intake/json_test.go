@@ -120,7 +120,7 @@ func TestFromJSONTime(t *testing.T) {
 		{`{"time":"2024-05-01 12:00:00"}`, at("2024-05-01T12:00:00Z")},
 		{`{"ts":1521911721.926318}`, at("2018-03-24T17:15:21.926318Z")}, // Zeek JSON
 		{`{"ts":"1521911721"}`, at("2018-03-24T17:15:21Z")},
-		{`{"ts":1714564800123}`, at("2024-05-01T12:00:00.123Z")},      // milliseconds
+		{`{"ts":1714564800123}`, at("2024-05-01T12:00:00.123Z")},       // milliseconds
 		{`{"ts":1714564800123456}`, at("2024-05-01T12:00:00.123456Z")}, // microseconds
 		{`{"ts":1714564800123456789}`, at("2024-05-01T12:00:00.123456789Z")},
 		{`{"date":1714564800.5}`, at("2024-05-01T12:00:00.5Z")}, // Fluent Bit http output
@@ -564,5 +564,35 @@ func BenchmarkFromJSONWindows(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+func TestJSONArray(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		doc   string
+		elems []string
+		rest  int
+		err   string
+	}{
+		{` [ {"a":1} , 2,"x" ,[3] ] `, []string{`{"a":1}`, `2`, `"x"`, `[3]`}, 26, ""},
+		{`[]`, nil, 2, ""},
+		{`[{"a":1},{"b":tru},{"c":3}]`, []string{`{"a":1}`}, 9, "invalid literal"},
+		{`[{"a":1}`, []string{`{"a":1}`}, 8, "unterminated array"},
+		{`[{"a":1}] x`, []string{`{"a":1}`}, 10, "text after the JSON array"},
+		{`{"a":1}`, nil, 0, "not a JSON array"},
+	}
+	for _, tt := range tests {
+		var got []string
+		rest, err := JSONArray([]byte(tt.doc), func(e []byte) bool {
+			got = append(got, string(e))
+			return true
+		})
+		if !reflect.DeepEqual(got, tt.elems) || rest != tt.rest {
+			t.Errorf("JSONArray(%s) = %q rest %d, want %q rest %d", tt.doc, got, rest, tt.elems, tt.rest)
+		}
+		if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("JSONArray(%s) error = %v, want %q", tt.doc, err, tt.err)
+		}
 	}
 }

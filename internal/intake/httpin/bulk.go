@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package httpin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/koban-csirt/koban/internal/event"
+	"github.com/koban-csirt/koban/internal/intake"
+)
+
+// fieldIndex holds the Elasticsearch index a document was sent to; shippers
+// put the log type there (winlogbeat-8.x, filebeat-*, logs-*).
+var fieldIndex = event.MustIntern("_index")
+
+// bulkItem is one action of a _bulk request and its answer.
+type bulkItem struct {
+	op      string // index, create, update or delete
+	index   string
+	id      string
+	ev      int // position of its event, or -1
+	status  int
+	errType string
+	reason  string
+}
+
+type actionMeta struct {
+	Index string `json:"_index"`
+	ID    string `json:"_id"`
+}
+
+// parseAction reads an action/metadata line of the bulk API.
+func parseAction(line []byte) (op string, meta actionMeta, err error) {
+	var a struct {
+		Index, Create, Update, Delete *actionMeta
+	}
+	if err := json.Unmarshal(line, &a); err != nil {
+		return "", meta, err
+	}
+	n := 0
+	for _, c := range []struct {
+		name string
+		m    *actionMeta
+	}{{"index", a.Index}, {"create", a.Create}, {"update", a.Update}, {"delete", a.Delete}} {
+		if c.m != nil {
+			op, meta = c.name, *c.m
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return "", meta, errors.New("expected one of [create], [delete], [index] or [update]")
+	case n > 1:
+		return "", meta, errors.New("more than one action on one line")
+	}
+	return op, meta, nil
+}
+
+// lines iterates over the non-blank lines of a body, numbering them from 1.
+type lines struct {
+	b  []byte
+	no int
+}
+
+func (l *lines) next() ([]byte, int, bool) {
+	for len(l.b) > 0 {
+		l.no++
+		line := l.b
+		if i := bytes.IndexByte(l.b, '\n'); i >= 0 {
+			line, l.b = l.b[:i], l.b[i+1:]
+		} else {
+			l.b = nil
+		}
+		line = bytes.TrimRight(line, " \t\r")
+		if len(bytes.TrimLeft(line, " \t")) > 0 {
+			return line, l.no, true
+		}
+	}
+	return nil, l.no, false
+}
+
+// bulk serves the Elasticsearch bulk API: NDJSON action/source pairs. index
+// and create store their document (its index in the field "_index");
+// update and delete are refused per item, as koban keeps events
+// append-only. A document that is not a JSON object is stored flagged and
+// answered 400 for its item only. The answer has Elasticsearch's shape,
+// which shippers read item by item: took, errors, items.
+func (h *handler) bulk(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	body, src, c, ok := h.readES(w, r)
+	if !ok {
+		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		writeESError(w, http.StatusBadRequest, "action_request_validation_exception", "Validation Failed: 1: no requests added;")
+		return
+	}
+	items, evs := parseBulk(body, r.PathValue("index"), src, start.UnixNano())
+	n, err := h.store(r.Context(), evs)
+	c.Accepted(evs[:n])
+	if err != nil {
+		status, _ := h.sinkFailed(c, src, err)
+		if n == 0 {
+			// Nothing stored: the whole request is refused, and shippers
+			// send it again.
+			h.refuseStore(w, status)
+			return
+		}
+		for i := range items {
+			if items[i].ev >= n {
+				items[i].status, items[i].errType, items[i].reason = storeError(status)
+			}
+		}
+	}
+
+	out := make([]byte, 0, 64+200*len(items))
+	out = append(out, `{"took":`...)
+	out = strconv.AppendInt(out, h.now().Sub(start).Milliseconds(), 10)
+	failed := false
+	for _, it := range items {
+		failed = failed || it.status >= 300
+	}
+	out = append(out, `,"errors":`...)
+	out = strconv.AppendBool(out, failed)
+	out = append(out, `,"items":[`...)
+	for i, it := range items {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, `{"`...)
+		out = append(out, it.op...)
+		out = append(out, `":`...)
+		out = h.appendResult(out, it)
+		out = append(out, '}')
+	}
+	out = append(out, "]}\n"...)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// appendResult appends the answer for one document, as Elasticsearch's
+// bulk and index APIs give it.
+func (h *handler) appendResult(out []byte, it bulkItem) []byte {
+	out = append(out, `{"_index":`...)
+	out = appendString(out, it.index)
+	out = append(out, `,"_id":`...)
+	out = appendString(out, it.id)
+	if it.status >= 300 {
+		out = append(out, `,"status":`...)
+		out = strconv.AppendInt(out, int64(it.status), 10)
+		out = append(out, `,"error":{"type":`...)
+		out = appendString(out, it.errType)
+		out = append(out, `,"reason":`...)
+		out = appendString(out, it.reason)
+		return append(out, "}}"...)
+	}
+	out = append(out, `,"_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":`...)
+	out = strconv.AppendInt(out, h.seqNo.Add(1)-1, 10)
+	out = append(out, `,"_primary_term":1,"status":`...)
+	out = strconv.AppendInt(out, int64(it.status), 10)
+	return append(out, '}')
+}
+
+// parseBulk turns a bulk body into items and the events to store.
+func parseBulk(body []byte, pathIndex string, src *source, received int64) ([]bulkItem, []event.Event) {
+	evs := make([]event.Event, 0, bytes.Count(body, []byte{'\n'})/2+1)
+	var items []bulkItem
+	// keep stores line as an event of index and returns its position; a
+	// line that is not a JSON object is kept flagged and reported.
+	keep := func(line []byte, index string, lineNo int, why string) (int, error) {
+		evs = append(evs, event.Event{})
+		ev := &evs[len(evs)-1]
+		newEvent(ev, src, received)
+		err := fillDoc(ev, line, index, fmt.Sprintf("bulk line %d", lineNo))
+		if err == nil && why != "" {
+			ev.Flag(event.FlagParseError, why)
+		}
+		return len(evs) - 1, err
+	}
+	l := lines{b: body}
+	for {
+		line, no, ok := l.next()
+		if !ok {
+			break
+		}
+		op, meta, err := parseAction(line)
+		if err != nil {
+			// Kept, never dropped. When the next line is not an action
+			// either, it is taken as this item's document.
+			it := bulkItem{op: "index", index: pathIndex, status: http.StatusBadRequest,
+				errType: "illegal_argument_exception", reason: fmt.Sprintf("Malformed action/metadata line [%d]: %v", no, err)}
+			it.ev, _ = keep(line, pathIndex, no, "")
+			peek := l
+			if doc, dno, ok := peek.next(); ok {
+				if _, _, aerr := parseAction(doc); aerr != nil {
+					l = peek
+					it.ev, _ = keep(doc, pathIndex, dno, fmt.Sprintf("bulk line %d: its action line was malformed", dno))
+				}
+			}
+			it.id = evs[it.ev].ID.String()
+			items = append(items, it)
+			continue
+		}
+		index := meta.Index
+		if index == "" {
+			index = pathIndex
+		}
+		it := bulkItem{op: op, index: index, id: meta.ID, ev: -1}
+		switch op {
+		case "update", "delete":
+			if op == "update" {
+				l.next() // its partial document, not an event
+			}
+			it.status, it.errType = http.StatusBadRequest, "illegal_argument_exception"
+			it.reason = "koban keeps events append-only: [" + op + "] is not supported"
+			items = append(items, it)
+			continue
+		}
+		doc, dno, ok := l.next()
+		if !ok {
+			it.status, it.errType = http.StatusBadRequest, "action_request_validation_exception"
+			it.reason = fmt.Sprintf("Validation Failed: 1: no document after the action on line %d;", no)
+			items = append(items, it)
+			continue
+		}
+		var perr error
+		it.ev, perr = keep(doc, index, dno, "")
+		answerDoc(&it, &evs[it.ev], perr)
+		items = append(items, it)
+	}
+	return items, evs
+}
+
+// fillDoc fills ev from the document doc sent to index; a document that is
+// not a JSON object is kept flagged, and the error says where it came from.
+func fillDoc(ev *event.Event, doc []byte, index, where string) error {
+	err := intake.FromJSON(doc, ev)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", where, err)
+		intake.Unparsed(doc, err, ev)
+	}
+	if index != "" {
+		ev.Set(fieldIndex, index)
+	}
+	return err
+}
+
+// answerDoc completes it for its stored document ev: the sender's _id, if
+// any, makes a resent document the same event (a derived id), and a
+// document that did not parse is answered 400 although it is kept.
+func answerDoc(it *bulkItem, ev *event.Event, parseErr error) {
+	if it.id != "" && ev.Time != 0 {
+		ev.ID = event.DeriveID(ev.Time, []byte(it.index+"\x00"+it.id))
+	}
+	if it.id == "" {
+		it.id = ev.ID.String()
+	}
+	it.status = http.StatusCreated
+	if parseErr != nil {
+		it.status, it.errType = http.StatusBadRequest, "document_parsing_exception"
+		it.reason = fmt.Sprintf("failed to parse: %v (kept by koban as a flagged event)", parseErr)
+	}
+}
+
+// storeError is the per-item error for a document the sink did not take.
+func storeError(status int) (int, string, string) {
+	if status == http.StatusTooManyRequests {
+		return status, "es_rejected_execution_exception", "koban is busy; retry later"
+	}
+	return status, "unavailable_shards_exception", "koban could not store the document; retry later"
+}
+
+// refuseStore answers a request none of whose documents were stored.
+func (h *handler) refuseStore(w http.ResponseWriter, status int) {
+	_, typ, reason := storeError(status)
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	writeESError(w, status, typ, reason)
+}
+
+// readES reads the body of an Elasticsearch write request, answering
+// the refusals itself; ok is false when the request is answered.
+func (h *handler) readES(w http.ResponseWriter, r *http.Request) (body []byte, src *source, c *intake.Counter, ok bool) {
+	src = sourceOf(r)
+	c = h.reg.Source(src.name, kindES)
+	if !h.acquire() {
+		c.Rejected(reasonTooMany)
+		h.refuseStore(w, http.StatusTooManyRequests)
+		return nil, src, c, false
+	}
+	defer h.releaseSlot()
+	body, err := readBody(w, r, h.maxBody)
+	if err != nil {
+		var be *bodyError
+		if errors.As(err, &be) {
+			c.Rejected(be.reason)
+			h.warn(be.reason, "http intake request refused", "source", src.name, "reason", be.reason)
+			typ := "parse_exception"
+			if be.status == http.StatusRequestEntityTooLarge {
+				typ = "content_too_long_exception"
+			}
+			writeESError(w, be.status, typ, be.msg)
+		}
+		return nil, src, c, false
+	}
+	return body, src, c, true
+}
+
+// doc serves the single-document APIs: POST /{index}/_doc,
+// PUT|POST /{index}/_doc/{id} and /{index}/_create/{id}. The body is one
+// document, possibly over several lines.
+func (h *handler) doc(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	body, src, c, ok := h.readES(w, r)
+	if !ok {
+		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		writeESError(w, http.StatusBadRequest, "parse_exception", "request body is required")
+		return
+	}
+	it := bulkItem{op: "index", index: r.PathValue("index"), id: r.PathValue("id")}
+	evs := make([]event.Event, 1)
+	newEvent(&evs[0], src, start.UnixNano())
+	answerDoc(&it, &evs[0], fillDoc(&evs[0], body, it.index, "document"))
+	if _, err := h.store(r.Context(), evs); err != nil {
+		status, _ := h.sinkFailed(c, src, err)
+		h.refuseStore(w, status)
+		return
+	}
+	c.Accepted(evs)
+	if it.status >= 300 {
+		writeESError(w, it.status, it.errType, it.reason)
+		return
+	}
+	writeJSON(w, it.status, append(h.appendResult(nil, it), '\n'))
+}
