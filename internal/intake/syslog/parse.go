@@ -21,7 +21,7 @@ const reasonNotSyslog = "not a syslog message: no priority, timestamp or tag"
 // the hostname when known.
 //
 // Recognised: RFC 5424 (structured data as "sd.<SD-ID>.<PARAM-NAME>", BOM
-// removed, NILVALUE fields left unset); RFC 3164 and its variants (no PRI,
+// and leading spaces of MSG removed, NILVALUE fields left unset); RFC 3164 and its variants (no PRI,
 // RFC 3339 or fractional-second timestamps as rsyslog forwards them, a year
 // after the day, no hostname, Cisco IOS sequence numbers and '*' clocks,
 // Cisco ASA's empty tag); FortiGate key=value messages, whose pairs become

@@ -76,7 +76,10 @@ func (p *parser) parse5424(i int) {
 		bad("structured data", i)
 		return
 	}
-	msg := strings.TrimPrefix(s[i+1:], "\uFEFF")
+	// Leading spaces are dropped as after an RFC 3164 tag: rsyslog
+	// forwards "tag: msg" as MSG " msg", and one log must read the same
+	// whichever way it came.
+	msg := skipSpaces(strings.TrimPrefix(s[i+1:], "\uFEFF"))
 	p.add(fieldMessage, msg)
 }
 
