@@ -87,6 +87,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run koban: web UI, API and (later) intake", runServe},
+		{"import", "take in log files: EVTX, JSON, CSV, syslog, Zeek, Suricata (gzip too)", runImport},
 		{"user", "manage users: add, set-password, set-role, disable, enable, list", runUser},
 		{"migrate", "apply (up) or show (status) database migrations", runMigrate},
 		{"config", "check the configuration, or dump it with secrets masked", runConfig},

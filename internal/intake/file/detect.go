@@ -17,7 +17,8 @@ var (
 // Detect guesses a file's format from its name and its first bytes (after
 // gzip is undone; 64 KiB are plenty): the EVTX magic "ElfFile"; a Zeek
 // "#separator" or "#fields" header; JSON lines with "event_type" (Suricata
-// EVE), "_path", "@stream" or "uid" with "id.orig_h" (Zeek JSON), or any
+// EVE), "_path", "@stream" (json-streaming-logs) or "uid" with
+// "id.orig_h" (Zeek JSON), or any
 // other object (JSON lines); a JSON array or a JSON value that spans lines
 // (JSON); a header line with commas, semicolons or tabs that does not look
 // like a log line (CSV); other text (syslog). It returns "" for binary
@@ -148,7 +149,7 @@ func detectJSON(head []byte, lines [][]byte) Format {
 	switch {
 	case has("event_type") && (has("timestamp") || has("flow_id") || has("src_ip")):
 		return FormatSuricata
-	case has("_path"), has("@stream") && has("ts"), has("uid") && (has("id.orig_h") || has("id_orig_h")):
+	case has("_path"), has("@stream"), has("uid") && (has("id.orig_h") || has("id_orig_h")):
 		return FormatZeekJSON
 	}
 	return FormatJSONL

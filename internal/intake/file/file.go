@@ -85,7 +85,10 @@ const MaxSkips = 100
 
 // Summary says what Import did with a file.
 type Summary struct {
-	Format  Format
+	Format Format
+	// Files is 1 once a file's format is known and its reading began (0
+	// for a file that could not be opened or whose format is unknown); Add
+	// sums it over files.
 	Files   int64
 	Events  int64 // appended to the sink
 	Flagged int64 // of Events, those with flags
@@ -125,7 +128,11 @@ func (t *Summary) Add(s Summary) {
 // into events and appends them to sink in batches. The summary counts what
 // was appended even when an error stops the import part-way (a truncated
 // gzip stream, a cancelled ctx, a failing sink): events before that point
-// are kept. When sink reports event.ErrFull, Import waits and retries.
+// are kept. When sink reports event.ErrFull, Import waits and retries. A
+// cancelled ctx stops the reading; a batch already handed to the sink is
+// let finish (the sink gets a context without the cancellation), and the
+// events read but not yet handed over are dropped, so that Summary.Events
+// is exactly what the sink took.
 func Import(ctx context.Context, path string, sink event.Sink, o Options) (Summary, error) {
 	start := time.Now()
 	if o.Format != "" && !o.Format.Valid() {
@@ -203,7 +210,6 @@ func newImporter(ctx context.Context, sink event.Sink, o Options, path string, s
 		key:   []byte(strings.TrimSuffix(path, ".gz")),
 		disk:  &countReader{r: src},
 		batch: make([]event.Event, o.Batch),
-		sum:   Summary{Files: 1},
 	}
 }
 
@@ -255,7 +261,7 @@ func (im *importer) read() error {
 			return fmt.Errorf("file: %s: %w: %s", im.path, ErrUnknownFormat, describe(head))
 		}
 	}
-	im.sum.Format = format
+	im.sum.Format, im.sum.Files = format, 1
 	im.received = im.o.Now().UnixNano()
 	switch format {
 	case FormatEVTX:
@@ -351,7 +357,9 @@ func (im *importer) flush() error {
 	}
 	wait := 10 * time.Millisecond
 	for {
-		err := im.sink.Append(im.ctx, im.batch[:im.n])
+		// A batch handed over is finished even when ctx ends meanwhile, so
+		// that the summary counts exactly what the sink took.
+		err := im.sink.Append(context.WithoutCancel(im.ctx), im.batch[:im.n])
 		if err == nil {
 			break
 		}
@@ -370,8 +378,8 @@ func (im *importer) flush() error {
 	im.sum.Events += int64(im.n)
 	im.sum.Flagged += im.flagged
 	im.n, im.flagged = 0, 0
-	if im.o.Progress != nil {
-		im.lastTick = time.Now()
+	if now := time.Now(); im.o.Progress != nil && now.Sub(im.lastTick) >= 100*time.Millisecond {
+		im.lastTick = now
 		im.o.Progress(im.disk.n, im.sum.Events)
 	}
 	return im.ctx.Err()
