@@ -59,7 +59,10 @@ func (n *Normalizer) syslog(e *event.Event, sc *scan) string {
 	}
 	prog := sc.val(e, sProgram)
 	msg := sc.val(e, sMessage)
-	svc, _ := n.programs.get(prog)
+	svc, ok := n.programs.get(prog)
+	if i := strings.IndexByte(prog, '('); !ok && i > 0 {
+		svc, _ = n.programs.get(prog[:i]) // "sshd(pam_unix)"
+	}
 	var t string
 	switch {
 	case svc == "sysmon" || svc == "" && strings.HasPrefix(msg, "<Event"):
@@ -252,7 +255,7 @@ func (n *Normalizer) sshd(e *event.Event, sc *scan, msg string) {
 		if _, rest, ok := strings.Cut(msg, " ["); ok {
 			ip, _, _ = strings.Cut(rest, "]")
 		}
-	case strings.Contains(msg, "authentication failure;"):
+	case strings.Contains(msg, "authentication failure"):
 		ip = kvValue(msg, "rhost=")
 		user = kvValue(msg, " user=")
 		result = "failure"
@@ -289,7 +292,10 @@ func ipPort(s string) (ip, port string) {
 	ip, rest := s[:end], s[end:]
 	if strings.Count(ip, ".") != 3 && end < len(s) && s[end] == ':' {
 		// An IPv6 address: up to the first space.
-		ip, rest, _ = strings.Cut(s, " ")
+		ip, rest = s, ""
+		if sp := strings.IndexByte(s, ' '); sp >= 0 {
+			ip, rest = s[:sp], s[sp:]
+		}
 		ip = strings.TrimSuffix(ip, ":")
 	}
 	if r, ok := strings.CutPrefix(rest, " port "); ok {
