@@ -193,7 +193,7 @@ func parseBulk(body []byte, pathIndex string, src *source, received int64) ([]bu
 			// either, it is taken as this item's document.
 			it := bulkItem{op: "index", index: pathIndex, status: http.StatusBadRequest,
 				errType: "illegal_argument_exception", reason: fmt.Sprintf("Malformed action/metadata line [%d]: %v", no, err)}
-			it.ev, _ = keep(line, pathIndex, no, "")
+			it.ev, _ = keep(line, pathIndex, no, fmt.Sprintf("bulk line %d: malformed action line", no))
 			peek := l
 			if doc, dno, ok := peek.next(); ok {
 				if _, _, aerr := parseAction(doc); aerr != nil {
