@@ -32,22 +32,24 @@ const (
 
 // Limits that keep hostile input from costing unbounded time or memory.
 const (
-	maxNesting   = 16      // template instances and BinXml values inside each other
-	maxDepth     = 256     // open elements
-	maxOps       = 1 << 20 // instructions executed per record
-	maxArena     = 8 << 20 // rendered bytes per record
-	maxInterned  = 1 << 14 // distinct composed field names kept per Reader
-	maxNameChars = 4096    // characters in an element or attribute name
+	maxNesting   = 16       // template instances and BinXml values inside each other
+	maxDepth     = 256      // open elements
+	maxOps       = 1 << 20  // work per record (as for maxChunkOps)
+	maxArena     = 8 << 20  // rendered bytes per record
+	maxChunkOps  = 4 << 20  // work per chunk: ops run, bytes compiled, name characters decoded
+	maxHeld      = 1 << 18  // compiled ops held at once, for templates and for fragments
+	maxChunkOut  = 64 << 20 // rendered bytes per chunk
+	maxInterned  = 1 << 14  // distinct composed field names kept per Reader
+	maxNameChars = 4096     // characters in an element or attribute name
 )
 
 // An op is one compiled BinXml instruction.
 type op struct {
-	kind  uint8
-	opt   bool   // optional substitution
-	idx   uint16 // substitution index
-	a, b  uint32 // opTemplate: definition offset, position of the value count
-	s     string // element or attribute name, or literal text
-	empty bool   // opOpen: element name unusable
+	kind uint8
+	opt  bool   // optional substitution
+	idx  uint16 // substitution index
+	a, b uint32 // opTemplate: definition offset, position of the value count
+	s    string // element or attribute name, or literal text
 }
 
 const (
@@ -83,13 +85,17 @@ type parser struct {
 	tops      []op // compiled template definitions of this chunk
 	templates int  // definitions compiled, over all chunks
 
-	scratch []op    // record-level and nested fragments
-	vals    []value // substitution values of the instances being executed
-	budget  int     // ops left for this record
+	scratch  []op    // record-level and nested fragments
+	vals     []value // substitution values of the instances being executed
+	budget   int     // ops left for this record
+	chunkOps int     // ops left for this chunk
+	chunkOut int     // rendered bytes left for this chunk
 
 	r   renderer
 	rec Record
 }
+
+const errBudget = "too complex: over the work budget of the record or its chunk"
 
 type formatError struct {
 	off uint32
@@ -114,6 +120,8 @@ func (p *parser) resetChunk(c []byte) {
 	clear(p.tmplIdx)
 	p.tmpls = p.tmpls[:0]
 	p.tops = p.tops[:0]
+	p.chunkOps = maxChunkOps
+	p.chunkOut = maxChunkOut
 }
 
 // record renders the record at chunk offset pos of the given size (header
@@ -122,10 +130,15 @@ func (p *parser) record(pos, size uint32) (*Record, error) {
 	le := binary.LittleEndian
 	p.rec.ID = le.Uint64(p.c[pos+8:])
 	ft := le.Uint64(p.c[pos+16:])
-	p.r.reset()
-	p.budget = maxOps
+	// Real records cost a few hundred ops and bytes; the budgets only stop
+	// hostile ones, per record and over the chunk's many records.
+	p.r.reset(min(maxArena, p.chunkOut))
+	p.budget = min(maxOps, p.chunkOps)
 	p.vals = p.vals[:0]
-	if err := p.fragment(pos+24, pos+size-4, 0); err != nil {
+	err := p.fragment(pos+24, pos+size-4, 0)
+	p.chunkOps -= min(maxOps, p.chunkOps) - max(p.budget, 0)
+	p.chunkOut -= len(p.r.arena)
+	if err != nil {
 		return nil, fmt.Errorf("record %d: %w", p.rec.ID, err)
 	}
 	if err := p.r.finish(&p.rec); err != nil {
@@ -163,6 +176,11 @@ func (p *parser) fragment(pos, end uint32, nest int) error {
 	if nest > maxNesting {
 		return errAt(pos, "BinXml nested too deeply")
 	}
+	// Compiling costs too: a value can be referenced many times.
+	p.budget -= int(end-pos) + 1
+	if p.budget < 0 {
+		return errAt(pos, errBudget)
+	}
 	base := len(p.scratch)
 	ops, _, err := p.compile(p.scratch, pos, end, false)
 	p.scratch = ops
@@ -186,8 +204,11 @@ func (p *parser) template(off uint32) *template {
 	} else {
 		size := binary.LittleEndian.Uint32(c[off+20:])
 		start := off + 24
+		p.budget -= int(min(size, chunkSize)) + 1
 		if uint64(start)+uint64(size) > uint64(len(c)) {
 			t.err = errAt(off, fmt.Sprintf("template definition of %d bytes does not fit the chunk", size))
+		} else if p.budget < 0 {
+			t.err = errAt(off, errBudget)
 		} else {
 			p.tops, _, t.err = p.compile(p.tops, start, start+size, true)
 		}
@@ -206,6 +227,9 @@ func (p *parser) compile(ops []op, pos, end uint32, inDef bool) ([]op, uint32, e
 	le := binary.LittleEndian
 	need := func(n uint32) bool { return uint64(pos)+uint64(n) <= uint64(end) }
 	for pos < end {
+		if len(ops) >= maxHeld {
+			return ops, pos, errAt(pos, "too many instructions")
+		}
 		tok := c[pos]
 		switch tok &^ tokMore {
 		case tokEOF:
@@ -377,6 +401,9 @@ func (p *parser) name(pos, end uint32) (string, uint32, error) {
 	}
 	s, ok := p.names[off]
 	if !ok {
+		if p.budget -= int(n) + 1; p.budget < 0 {
+			return "", pos, errAt(off, errBudget)
+		}
 		s = string(appendUTF16(nil, c[off+8:off+8+2*n]))
 		p.names[off] = s
 	}
@@ -462,7 +489,7 @@ func (p *parser) valuesEnd(q, end uint32) (uint32, error) {
 func (p *parser) exec(ops []op, vals []value, nest int) error {
 	p.budget -= len(ops)
 	if p.budget < 0 {
-		return errAt(0, "record too complex")
+		return errAt(0, errBudget)
 	}
 	r := &p.r
 	for i := range ops {
@@ -520,6 +547,7 @@ func (p *parser) runTemplate(o *op, nest int) error {
 	c := p.c
 	le := binary.LittleEndian
 	n := le.Uint32(c[o.b:]) // checked by valuesEnd at compile time
+	p.budget -= int(n)
 	d := o.b + 4
 	v := d + 4*n
 	base := len(p.vals)

@@ -471,6 +471,7 @@ func TestHostileNesting(t *testing.T) {
 	// first holds 40 empty elements. Rendering template k costs 40·64^k
 	// ops: fine up to k=2, over the budget from k=3.
 	var def uint32
+	var defs []uint32
 	for k := range 5 {
 		prev := def
 		c.record(1, func() {
@@ -489,6 +490,7 @@ func TestHostileNesting(t *testing.T) {
 			}, nil)
 			c.eof()
 		})
+		defs = append(defs, def)
 	}
 	// Record 7: a template whose body instantiates itself.
 	c.record(1, func() {
@@ -509,20 +511,50 @@ func TestHostileNesting(t *testing.T) {
 		c.u32(0) // no values
 		c.eof()
 	})
-	var f fileBuilder
-	f.chunks = append(f.chunks, c.finish())
-	res := parse(t, f.bytes())
+	// Records 8–47: template 2 (163,840 ops) again and again; the chunk's
+	// budget runs out after 25 of them.
+	for range 40 {
+		c.record(1, func() {
+			c.fragment()
+			c.instance(defs[2], nil, nil)
+			c.eof()
+		})
+	}
+	res := parse(t, finishOne(c))
 	var got []string
 	for _, w := range res.warns {
 		got = append(got, w.Error())
 	}
-	if len(res.recs) != 3 || len(got) != 4 ||
+	if len(got) < 5 || len(res.recs) < 3 ||
 		!strings.Contains(got[0], "nested too deeply") ||
 		!strings.Contains(got[1], "too complex") || !strings.Contains(got[2], "too complex") ||
 		!strings.Contains(got[3], "nested too deeply") {
-		t.Errorf("%d records, warnings:\n%s\nwant 3 records (templates 0–2) and warnings for depth, complexity (twice), self-reference",
+		t.Fatalf("%d records, warnings:\n%s\nwant warnings for depth, complexity (twice), self-reference first",
 			len(res.recs), strings.Join(got, "\n"))
 	}
+	// Of records 8–47, the first ones fit the chunk's budget (4 Mi ops,
+	// about 2 Mi of it left) and the rest are refused.
+	ok := len(res.recs) - 3
+	for _, rec := range res.recs[3:] {
+		if rec.ID > uint64(7+ok) {
+			t.Errorf("record %d rendered after a refused one", rec.ID)
+		}
+	}
+	if ok < 5 || ok > 25 || len(got) != 4+40-ok {
+		t.Errorf("%d of the 40 costly records rendered and %d refused, want the chunk budget to stop about half",
+			ok, len(got)-4)
+	}
+	for _, w := range got[4:] {
+		if !strings.Contains(w, "too complex") {
+			t.Errorf("warning %q, want too complex", w)
+		}
+	}
+}
+
+func finishOne(c *chunkBuilder) []byte {
+	var f fileBuilder
+	f.chunks = append(f.chunks, c.finish())
+	return f.bytes()
 }
 
 func TestNotEVTX(t *testing.T) {

@@ -51,6 +51,7 @@ type renderer struct {
 	attrLit   string // the value when it is exactly one literal
 	attrParts int
 
+	limit   int    // bytes the record may render
 	sysTime uint64 // FILETIME of System/TimeCreated/@SystemTime, 0 if none
 
 	seen   [4]uint64 // filter of field names used in this record
@@ -58,9 +59,11 @@ type renderer struct {
 	tmp    []byte
 }
 
-var errArena = errors.New("record renders to more than 8 MiB")
+var errArena = errors.New("record renders too much (over 8 MiB, or over 64 MiB for its chunk)")
 
-func (r *renderer) reset() {
+// reset starts a record that may render up to limit bytes.
+func (r *renderer) reset(limit int) {
+	r.limit = limit
 	r.arena = r.arena[:0]
 	r.fields = r.fields[:0]
 	r.stack = r.stack[:0]
@@ -259,7 +262,7 @@ func (r *renderer) text(s string) {
 		r.attrLit = s
 	}
 	r.arena = append(r.arena, s...)
-	if len(r.arena) > maxArena {
+	if len(r.arena) > r.limit {
 		r.err = errArena
 	}
 }
@@ -273,13 +276,16 @@ func (r *renderer) value(t uint8, b []byte) {
 		r.sysTime = binary.LittleEndian.Uint64(b)
 	}
 	r.arena = appendValue(r.arena, t, b)
-	if len(r.arena) > maxArena {
+	if len(r.arena) > r.limit {
 		r.err = errArena
 	}
 }
 
 // emit adds a field whose value is arena[start:], making the name unique.
 func (r *renderer) emit(name string, start int32) {
+	if name == "" {
+		name = "_" // an element with an empty name: only in damaged data
+	}
 	if r.used(name) {
 		name = r.unique(name)
 	}
@@ -297,7 +303,7 @@ func (r *renderer) add(name string, start int32) {
 // (EventData_Level, LogFileCleared_Channel), and when that is taken too,
 // numbered.
 func (r *renderer) emitPath(d int, name string, start int32) {
-	if !r.used(name) {
+	if name != "" && !r.used(name) {
 		r.add(name, start)
 		return
 	}
