@@ -92,10 +92,11 @@ func (l *lines) next() ([]byte, int, bool) {
 // which shippers read item by item: took, errors, items.
 func (h *handler) bulk(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
-	body, src, c, ok := h.readES(w, r)
+	body, src, c, release, ok := h.readES(w, r)
 	if !ok {
 		return
 	}
+	defer release()
 	if len(bytes.TrimSpace(body)) == 0 {
 		writeESError(w, http.StatusBadRequest, "action_request_validation_exception", "Validation Failed: 1: no requests added;")
 		return
@@ -283,19 +284,21 @@ func (h *handler) refuseStore(w http.ResponseWriter, status int) {
 	writeESError(w, status, typ, reason)
 }
 
-// readES reads the body of an Elasticsearch write request, answering
-// the refusals itself; ok is false when the request is answered.
-func (h *handler) readES(w http.ResponseWriter, r *http.Request) (body []byte, src *source, c *intake.Counter, ok bool) {
+// readES takes a slot and reads the body of an Elasticsearch write
+// request, answering refusals itself; ok is false when the request is
+// answered. When ok, the caller must call release once its events are
+// stored, so that the slot bounds the memory they use.
+func (h *handler) readES(w http.ResponseWriter, r *http.Request) (body []byte, src *source, c *intake.Counter, release func(), ok bool) {
 	src = sourceOf(r)
 	c = h.reg.Source(src.name, kindES)
 	if !h.acquire() {
 		c.Rejected(reasonTooMany)
 		h.refuseStore(w, http.StatusTooManyRequests)
-		return nil, src, c, false
+		return nil, src, c, nil, false
 	}
-	defer h.releaseSlot()
 	body, err := readBody(w, r, h.maxBody)
 	if err != nil {
+		h.releaseSlot()
 		var be *bodyError
 		if errors.As(err, &be) {
 			c.Rejected(be.reason)
@@ -306,9 +309,9 @@ func (h *handler) readES(w http.ResponseWriter, r *http.Request) (body []byte, s
 			}
 			writeESError(w, be.status, typ, be.msg)
 		}
-		return nil, src, c, false
+		return nil, src, c, nil, false
 	}
-	return body, src, c, true
+	return body, src, c, h.releaseSlot, true
 }
 
 // doc serves the single-document APIs: POST /{index}/_doc,
@@ -316,10 +319,11 @@ func (h *handler) readES(w http.ResponseWriter, r *http.Request) (body []byte, s
 // document, possibly over several lines.
 func (h *handler) doc(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
-	body, src, c, ok := h.readES(w, r)
+	body, src, c, release, ok := h.readES(w, r)
 	if !ok {
 		return
 	}
+	defer release()
 	if len(bytes.TrimSpace(body)) == 0 {
 		writeESError(w, http.StatusBadRequest, "parse_exception", "request body is required")
 		return

@@ -619,29 +619,36 @@ func TestBulkPartialBackpressure(t *testing.T) {
 
 func TestConcurrencyLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *Config) { c.MaxConcurrent = 1 })
-	e.sink.block = make(chan struct{})
-	first := make(chan reply)
-	go func() {
-		first <- e.do(t, "POST", "/ingest/v1/events", []byte(`{"a":1}`), bearer(tokenA))
-	}()
-	// Wait until the first request holds the only slot.
-	deadline := time.Now().Add(10 * time.Second)
-	for len(e.srv.Config.Handler.(*handler).slots) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the first request never started")
+	// The first request holds the only slot until the sink returns, whatever
+	// the route; meanwhile every write route answers 429.
+	for _, first := range []string{"/ingest/v1/events", "/_bulk", "/i/_doc"} {
+		e := newEnv(t, func(c *Config) { c.MaxConcurrent = 1 })
+		e.sink.block = make(chan struct{})
+		done := make(chan reply)
+		go func() {
+			body := "{\"index\":{}}\n{\"a\":1}\n"
+			if first == "/i/_doc" {
+				body = `{"a":1}`
+			}
+			done <- e.do(t, "POST", first, []byte(body), bearer(tokenA))
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for len(e.srv.Config.Handler.(*handler).slots) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the first request never started")
+			}
+			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	for _, p := range []string{"/ingest/v1/events", "/_bulk"} {
-		r := e.do(t, "POST", p, []byte("{\"index\":{}}\n{\"a\":2}\n"), bearer(tokenA))
-		if r.status != 429 || r.header.Get("Retry-After") == "" {
-			t.Errorf("POST %s while the slot is taken = %d %s, want 429 with Retry-After", p, r.status, r.body)
+		for _, p := range []string{"/ingest/v1/events", "/_bulk", "/i/_doc"} {
+			r := e.do(t, "POST", p, []byte("{\"index\":{}}\n{\"a\":2}\n"), bearer(tokenA))
+			if r.status != 429 || r.header.Get("Retry-After") == "" {
+				t.Errorf("POST %s while %s holds the slot = %d %s, want 429 with Retry-After", p, first, r.status, r.body)
+			}
 		}
-	}
-	close(e.sink.block)
-	if r := <-first; r.status != 200 {
-		t.Errorf("first request = %d %s", r.status, r.body)
+		close(e.sink.block)
+		if r := <-done; r.status >= 300 {
+			t.Errorf("first request to %s = %d %s", first, r.status, r.body)
+		}
 	}
 }
 
