@@ -96,15 +96,15 @@ func (f *framer) next() ([]byte, string, error) {
 			f.start += i + 1
 			return data[:f.max], reasonTooLong, nil
 		}
-		if len(data) >= f.max {
+		if len(data) > f.max { // max+1 bytes without an end: too long
 			f.start += f.max
 			f.discard = true
 			return data[:f.max], reasonTooLong, nil
 		}
 		if f.err != nil {
-			if len(data) > 0 { // the last line had no terminator
-				f.start = f.end
-				return bytes.TrimSuffix(data, []byte{'\r'}), "", nil
+			f.start = f.end
+			if msg := bytes.TrimSuffix(data, []byte{'\r'}); len(msg) > 0 {
+				return msg, "", nil // the last line had no terminator
 			}
 			return nil, "", f.err
 		}
