@@ -110,10 +110,16 @@ func scalar(v any) string {
 // decodeAll reads concatenated JSON documents (evtx_dump output, NDJSON).
 func decodeAll(t testing.TB, r io.Reader) []map[string]any {
 	t.Helper()
+	return decodeN(t, r, -1)
+}
+
+// decodeN reads up to limit documents (all when limit < 0).
+func decodeN(t testing.TB, r io.Reader, limit int) []map[string]any {
+	t.Helper()
 	dec := json.NewDecoder(bufio.NewReader(r))
 	dec.UseNumber()
 	var out []map[string]any
-	for {
+	for len(out) != limit {
 		var m map[string]any
 		err := dec.Decode(&m)
 		if err == io.EOF {
@@ -124,10 +130,17 @@ func decodeAll(t testing.TB, r io.Reader) []map[string]any {
 		}
 		out = append(out, m)
 	}
+	return out
 }
 
 // readDocs reads the JSON documents of a file, gunzipping .gz files.
 func readDocs(t testing.TB, path string) []map[string]any {
+	t.Helper()
+	return readDocsN(t, path, -1)
+}
+
+// readDocsN reads the first limit documents of a file.
+func readDocsN(t testing.TB, path string, limit int) []map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -142,7 +155,7 @@ func readDocs(t testing.TB, path string) []map[string]any {
 		}
 		r = zr
 	}
-	return decodeAll(t, r)
+	return decodeN(t, r, limit)
 }
 
 // jsonEvent builds an event from one flattened JSON document.

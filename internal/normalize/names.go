@@ -142,6 +142,7 @@ const (
 	sStream   // @stream
 	sSystem   // @system
 	sTs
+	sWriteTs
 	sUID
 	sIDOrigH
 	sIDOrigP
@@ -357,6 +358,7 @@ var slotNames = [nSlots]string{
 	sStream:     "@stream",
 	sSystem:     "@system",
 	sTs:         "ts",
+	sWriteTs:    "_write_ts",
 	sUID:        "uid",
 	sIDOrigH:    "id.orig_h",
 	sIDOrigP:    "id.orig_p",

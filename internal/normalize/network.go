@@ -36,7 +36,8 @@ func (n *Normalizer) zeek(e *event.Event, sc *scan) string {
 	if e.Host == "" {
 		e.Host = sc.val(e, sSystem)
 	}
-	return sc.val(e, sTs)
+	t, _ := sc.first(e, sTs, sWriteTs)
+	return t
 }
 
 // suricata normalises a Suricata EVE record: product suricata, service the

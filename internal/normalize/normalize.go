@@ -126,7 +126,7 @@ func (n *Normalizer) kind(e *event.Event, sc *scan) kind {
 		return kWLB6
 	case sc.has(sEventID) && (sc.has(sChannel) || sc.has(sProviderName) || sc.has(sSourceName) || sc.has(sProviderNameAlt)):
 		return kWindows
-	case sc.has(sZeekPath) && sc.has(sTs),
+	case sc.has(sZeekPath) && (sc.has(sTs) || sc.has(sWriteTs)),
 		sc.has(sStream) && sc.has(sTs),
 		sc.has(sUID) && sc.has(sTs) && (sc.has(sIDOrigH) || sc.has(sIDOrigHU)):
 		return kZeek

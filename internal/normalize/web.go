@@ -46,7 +46,7 @@ func (n *Normalizer) accessLog(e *event.Event, sc *scan, line string) string {
 		return ""
 	}
 	_, user, _ = strings.Cut(pre, " ")
-	req, rest, ok := cutQuoted(rest)
+	req, rest, ok := cutRequest(rest)
 	if !ok {
 		return ""
 	}
@@ -98,6 +98,23 @@ func cutQuoted(s string) (string, string, bool) {
 			i++
 		case '"':
 			return s[:i], s[i+1:], true
+		}
+	}
+	return "", "", false
+}
+
+// cutRequest returns the request line up to its closing quote and what
+// follows. Apache escapes quotes inside, but Tomcat and others do not, so
+// the closing quote is the first one followed by a status code.
+func cutRequest(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			if _, ok := digits(s, i+2, 3); ok && s[i+1] == ' ' && (i+5 == len(s) || s[i+5] == ' ') {
+				return s[:i], s[i+1:], true
+			}
 		}
 	}
 	return "", "", false
