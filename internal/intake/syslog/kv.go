@@ -85,6 +85,20 @@ func (p *parser) parseKV(s string) kvResult {
 	}
 }
 
+// keyValues is parseKV for a whole message: it keeps the fields only when
+// the message starts with at least two pairs, so that a sentence holding
+// one "a=b" is left alone.
+func (p *parser) keyValues(s string) (kvResult, bool) {
+	n := len(p.ev.Fields)
+	r := p.parseKV(s)
+	if r.pairs < 2 {
+		clear(p.ev.Fields[n:])
+		p.ev.Fields = p.ev.Fields[:n]
+		return r, false
+	}
+	return r, true
+}
+
 // quoted reads a double-quoted string at the start of s, undoing backslash
 // escapes, and returns its value and the bytes used.
 func quoted(s string) (string, int, bool) {

@@ -214,7 +214,7 @@ type logLimiter struct {
 	held map[string]int
 }
 
-// warn logs msg at Warn (or Error) unless it was logged within logEvery.
+// log logs msg at level unless it was logged within logEvery.
 func (ll *logLimiter) log(log *slog.Logger, level slog.Level, msg string, args ...any) {
 	ll.mu.Lock()
 	if ll.last == nil {

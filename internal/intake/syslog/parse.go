@@ -86,7 +86,7 @@ func (p *parser) parse() {
 	}
 	rest := s[pos:]
 	if kvStart(rest) {
-		if fg := p.parseKV(rest); fg.pairs >= 2 {
+		if fg, ok := p.keyValues(rest); ok {
 			p.recognised = true
 			p.setFortiGate(fg)
 			p.add(fieldMessage, rest)
@@ -266,7 +266,7 @@ func (p *parser) parse3164(r string) {
 	}
 	p.add(fieldMessage, r)
 	if fortiGateMessage(r) {
-		if fg := p.parseKV(r); fg.pairs >= 2 {
+		if fg, ok := p.keyValues(r); ok {
 			p.setFortiGate(fg)
 		}
 	}

@@ -46,7 +46,10 @@ func (l *Listener) accept(ctx context.Context) {
 			_ = conn.Close() // refused; nothing was read
 			continue
 		}
-		if reason := l.track(conn); reason != "" {
+		if reason := l.track(conn); reason == errClosing {
+			_ = conn.Close() // the listener is stopping
+			continue
+		} else if reason != "" {
 			l.stats.Rejected(reason)
 			l.limit.log(l.log, slog.LevelWarn, "syslog connection refused: "+reason, "sender_ip", addr.String())
 			_ = conn.Close() // refused; nothing was read
@@ -61,13 +64,16 @@ func (l *Listener) accept(ctx context.Context) {
 	}
 }
 
+// errClosing is track's answer once the listener stops.
+const errClosing = "listener closing"
+
 // track records an open connection, or says why it may not be served.
 func (l *Listener) track(c net.Conn) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
 	case l.closed:
-		return "listener closing"
+		return errClosing
 	case len(l.conns) >= l.c.MaxConnections:
 		return "too many connections"
 	}
