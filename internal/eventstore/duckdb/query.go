@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	ddb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/koban-csirt/koban/internal/event"
+	"github.com/koban-csirt/koban/internal/fault"
+	"github.com/koban-csirt/koban/internal/search"
+)
+
+// Limits on result sizes.
+const (
+	DefaultLimit = 100    // Search without a limit
+	MaxLimit     = 10_000 // Search, Top, CountBy
+	MaxBuckets   = 10_000 // Histogram
+)
+
+// sub is one partition's SELECT.
+type sub struct {
+	sql  string
+	args []any
+}
+
+// subs builds, for each partition q's range touches, a SELECT of sel from
+// it with q's conditions, extra conditions (each with its own arguments)
+// and tail (GROUP BY, ORDER BY …). sel and extra are functions of the
+// partition's compiler so that field references resolve per day.
+func (s *Store) subs(q search.Query, sel func(c *compiler) (string, error), tail string) ([]sub, error) {
+	var out []sub
+	for _, p := range s.partitionsIn(q.From, q.To) {
+		c := &compiler{s: s, p: p}
+		cols, err := sel(c)
+		if err != nil {
+			return nil, err
+		}
+		c.b.WriteString(" FROM " + quoteIdent(p.table) + " WHERE tenant = ")
+		c.param(q.Tenant)
+		if !q.From.IsZero() {
+			c.b.WriteString(" AND time >= ")
+			c.param(clampNanos(q.From))
+		}
+		if !q.To.IsZero() {
+			c.b.WriteString(" AND time < ")
+			c.param(clampNanos(q.To))
+		}
+		if q.After != nil {
+			c.b.WriteString(" AND (time < ")
+			c.param(q.After.Time)
+			c.b.WriteString(" OR (time = ")
+			c.param(q.After.Time)
+			c.b.WriteString(" AND id < ")
+			c.param(q.After.ID[:])
+			c.b.WriteString("))")
+		}
+		if q.Where != nil {
+			c.b.WriteString(" AND (")
+			if err := c.where(q.Where); err != nil {
+				return nil, err
+			}
+			c.b.WriteString(")")
+		}
+		c.b.WriteString(tail)
+		out = append(out, sub{sql: "SELECT " + cols + c.b.String(), args: c.args})
+	}
+	return out, nil
+}
+
+// union joins subs with sep ("UNION ALL" or "UNION ALL BY NAME"), each in
+// parentheses.
+func union(subs []sub, sep string) (string, []any) {
+	var b strings.Builder
+	var args []any
+	for i, x := range subs {
+		if i > 0 {
+			b.WriteString(" " + sep + " ")
+		}
+		b.WriteString("(" + x.sql + ")")
+		args = append(args, x.args...)
+	}
+	return b.String(), args
+}
+
+// selecting returns a sel function that writes a fixed column list.
+func selecting(cols string) func(*compiler) (string, error) {
+	return func(*compiler) (string, error) { return cols, nil }
+}
+
+// Search returns up to q.Limit events, newest first (by time, then id).
+func (s *Store) Search(ctx context.Context, q search.Query) (search.Page, error) {
+	if err := s.rlock(); err != nil {
+		return search.Page{}, err
+	}
+	defer s.mu.RUnlock()
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+	tail := " ORDER BY time DESC, id DESC LIMIT " + strconv.Itoa(limit+1)
+	subs, err := s.subs(q, selecting("*"), tail)
+	if err != nil || len(subs) == 0 {
+		return search.Page{}, err
+	}
+	u, args := union(subs, "UNION ALL BY NAME")
+	evs, err := s.events(ctx, "SELECT * FROM ("+u+")"+tail, args)
+	if err != nil {
+		return search.Page{}, fmt.Errorf("eventstore: search: %w", err)
+	}
+	var pg search.Page
+	if len(evs) > limit {
+		evs = evs[:limit]
+		last := evs[limit-1]
+		pg.Next = &search.Cursor{Time: last.Time, ID: last.ID}
+	}
+	pg.Events = evs
+	return pg, nil
+}
+
+// Get returns the event with id in tenant's events.
+func (s *Store) Get(ctx context.Context, tenant string, id event.ID) (event.Event, error) {
+	if err := s.rlock(); err != nil {
+		return event.Event{}, err
+	}
+	defer s.mu.RUnlock()
+	q := search.Query{Tenant: tenant, Where: search.Pred{Field: "id", Op: search.Eq, Value: id.String()}}
+	subs, err := s.subs(q, selecting("*"), " LIMIT 1")
+	if err != nil {
+		return event.Event{}, err
+	}
+	if len(subs) > 0 {
+		u, args := union(subs, "UNION ALL BY NAME")
+		evs, err := s.events(ctx, "SELECT * FROM ("+u+") LIMIT 1", args)
+		if err != nil {
+			return event.Event{}, fmt.Errorf("eventstore: get %s: %w", id, err)
+		}
+		if len(evs) == 1 {
+			return evs[0], nil
+		}
+	}
+	return event.Event{}, fault.New(fault.NotFound, "search.not_found", "id", id.String())
+}
+
+// Count returns how many events match q.
+func (s *Store) Count(ctx context.Context, q search.Query) (int64, error) {
+	if err := s.rlock(); err != nil {
+		return 0, err
+	}
+	defer s.mu.RUnlock()
+	subs, err := s.subs(q, selecting("count(*) AS n"), "")
+	if err != nil || len(subs) == 0 {
+		return 0, err
+	}
+	u, args := union(subs, "UNION ALL")
+	var n int64
+	err = s.db.QueryRowContext(ctx, "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM ("+u+")", args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: count: %w", ctxErr(ctx, err))
+	}
+	return n, nil
+}
+
+// Histogram counts matching events in buckets of width step over
+// [q.From, q.To), which must both be set.
+func (s *Store) Histogram(ctx context.Context, q search.Query, step time.Duration) ([]search.Bucket, error) {
+	if q.From.IsZero() || q.To.IsZero() || !q.From.Before(q.To) || step <= 0 {
+		return nil, fault.New(fault.Invalid, "search.bad_range")
+	}
+	span := clampNanos(q.To) - clampNanos(q.From)
+	n := span / int64(step)
+	if span%int64(step) != 0 {
+		n++
+	}
+	if n > MaxBuckets || n < 0 {
+		return nil, fault.New(fault.Invalid, "search.too_many_buckets", "max", MaxBuckets)
+	}
+	out := make([]search.Bucket, n)
+	for i := range out {
+		out[i].Start = q.From.Add(time.Duration(i) * step)
+	}
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	from := clampNanos(q.From)
+	subs, err := s.subs(q, func(c *compiler) (string, error) {
+		c.b.WriteString("(time - ")
+		c.param(from)
+		c.b.WriteString(") // ")
+		c.param(int64(step))
+		c.b.WriteString(" AS b, count(*) AS n")
+		sel := c.b.String()
+		c.b.Reset()
+		return sel, nil
+	}, " GROUP BY b")
+	if err != nil || len(subs) == 0 {
+		return out, err
+	}
+	u, args := union(subs, "UNION ALL")
+	rows, err := s.db.QueryContext(ctx, "SELECT b, CAST(sum(n) AS BIGINT) FROM ("+u+") GROUP BY b", args...)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: histogram: %w", ctxErr(ctx, err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b, c int64
+		if err := rows.Scan(&b, &c); err != nil {
+			return nil, fmt.Errorf("eventstore: histogram: %w", err)
+		}
+		if b >= 0 && b < n {
+			out[b].Count = c
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("eventstore: histogram: %w", ctxErr(ctx, err))
+	}
+	return out, nil
+}
+
+// groupRef returns the SQL value of field for grouping: NULL when the
+// event lacks it.
+func (c *compiler) groupRef(field string) error {
+	r := c.s.resolve(c.p, field)
+	switch r.kind {
+	case kindID:
+		return fault.New(fault.Invalid, "search.bad_field", "field", field)
+	case kindFlags:
+		c.b.WriteString("CAST(NULLIF(flags, 0) AS VARCHAR)")
+	case kindText:
+		c.b.WriteString("NULLIF(" + r.sql + ", '')")
+	default:
+		c.val(r)
+	}
+	return nil
+}
+
+// Top returns the n most (or, when rare, least) common values of field
+// among matching events that have it.
+func (s *Store) Top(ctx context.Context, q search.Query, field string, n int, rare bool) ([]search.Value, error) {
+	groups, err := s.countBy(ctx, q, []string{field}, n, rare)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]search.Value, len(groups))
+	for i, g := range groups {
+		out[i] = search.Value{Value: g.Values[0], Count: g.Count}
+	}
+	return out, nil
+}
+
+// CountBy counts matching events that have all of fields by their values,
+// largest groups first.
+func (s *Store) CountBy(ctx context.Context, q search.Query, fields []string, limit int) ([]search.Group, error) {
+	return s.countBy(ctx, q, fields, limit, false)
+}
+
+func (s *Store) countBy(ctx context.Context, q search.Query, fields []string, limit int, rare bool) ([]search.Group, error) {
+	if len(fields) == 0 || len(fields) > 16 {
+		return nil, fault.New(fault.Invalid, "search.bad_field", "field", strings.Join(fields, ","))
+	}
+	if limit <= 0 {
+		limit = 10
+	}
+	limit = min(limit, MaxLimit)
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	var names, having []string
+	for i := range fields {
+		names = append(names, "v"+strconv.Itoa(i))
+		having = append(having, "v"+strconv.Itoa(i)+" IS NOT NULL")
+	}
+	list := strings.Join(names, ", ")
+	subs, err := s.subs(q, func(c *compiler) (string, error) {
+		for i, f := range fields {
+			if i > 0 {
+				c.b.WriteString(", ")
+			}
+			if err := c.groupRef(f); err != nil {
+				return "", err
+			}
+			c.b.WriteString(" AS " + names[i])
+		}
+		c.b.WriteString(", count(*) AS n")
+		sel := c.b.String()
+		c.b.Reset()
+		return sel, nil
+	}, " GROUP BY ALL HAVING "+strings.Join(having, " AND "))
+	if err != nil || len(subs) == 0 {
+		return nil, err
+	}
+	order := "c DESC"
+	if rare {
+		order = "c ASC"
+	}
+	u, args := union(subs, "UNION ALL")
+	rows, err := s.db.QueryContext(ctx, "SELECT "+list+", CAST(sum(n) AS BIGINT) AS c FROM ("+u+") GROUP BY "+list+
+		" ORDER BY "+order+", "+list+" LIMIT "+strconv.Itoa(limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: count by %s: %w", strings.Join(fields, ","), ctxErr(ctx, err))
+	}
+	defer rows.Close()
+	var out []search.Group
+	for rows.Next() {
+		vals := make([]string, len(fields))
+		dest := make([]any, len(fields)+1)
+		for i := range vals {
+			dest[i] = &vals[i]
+		}
+		g := search.Group{}
+		dest[len(fields)] = &g.Count
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("eventstore: count by: %w", err)
+		}
+		g.Values = vals
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("eventstore: count by: %w", ctxErr(ctx, err))
+	}
+	return out, nil
+}
+
+// events runs a SELECT * query and reads its rows as events.
+func (s *Store) events(ctx context.Context, query string, args []any) ([]event.Event, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, ctxErr(ctx, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	vals := make([]any, len(cols))
+	dest := make([]any, len(cols))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	var out []event.Event
+	for rows.Next() {
+		clear(vals)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		out = append(out, s.eventOf(cols, vals))
+	}
+	return out, ctxErr(ctx, rows.Err())
+}
+
+// eventOf builds an event from a row of a day table.
+func (s *Store) eventOf(cols []string, vals []any) event.Event {
+	var e event.Event
+	str := func(v any) string { x, _ := v.(string); return x }
+	var extra ddb.OrderedMap
+	for i, c := range cols {
+		v := vals[i]
+		switch c {
+		case "id":
+			if b, ok := v.([]byte); ok {
+				copy(e.ID[:], b)
+			}
+		case "time":
+			e.Time, _ = v.(int64)
+		case "received":
+			e.Received, _ = v.(int64)
+		case "tenant":
+			e.Tenant = str(v)
+		case "source":
+			e.Source = str(v)
+		case "host":
+			e.Host = str(v)
+		case "product":
+			e.Log.Product = str(v)
+		case "category":
+			e.Log.Category = str(v)
+		case "service":
+			e.Log.Service = str(v)
+		case "flags":
+			f, _ := v.(uint16)
+			e.Flags = event.Flag(f)
+		case "reason":
+			e.Reason = str(v)
+		case "raw":
+			if x := str(v); x != "" && e.Raw == nil {
+				e.Raw = []byte(x)
+			}
+		case "raw_bin":
+			if b, ok := v.([]byte); ok {
+				e.Raw = b
+			}
+		case "fields":
+			if m, ok := v.(ddb.OrderedMap); ok {
+				extra = m
+			}
+		default:
+			f, ok := s.byCol[c]
+			if x, isStr := v.(string); ok && isStr {
+				addField(&e, f, x)
+			}
+		}
+	}
+	keys, values := extra.Keys(), extra.Values()
+	for i := range keys {
+		k, _ := keys[i].(string)
+		if v, ok := values[i].(string); ok {
+			addField(&e, k, v)
+		}
+	}
+	return e
+}
+
+func addField(e *event.Event, name, v string) {
+	id, err := event.Intern(name)
+	if err != nil {
+		e.Flag(event.FlagFieldsDropped, "too many distinct field names")
+		return
+	}
+	e.Fields = append(e.Fields, event.Field{ID: id, Value: v})
+}
+
+// ctxErr returns ctx's error joined to err when ctx has ended, so that
+// callers can tell a cancelled query with errors.Is.
+func ctxErr(ctx context.Context, err error) error {
+	if err == nil || errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return errors.Join(ctx.Err(), err)
+	}
+	return err
+}
