@@ -134,10 +134,13 @@ type parser struct {
 	vals   []byte // every value, decoded, one after the other
 	tmp    []byte // a string decoded inside an array
 	fields []pending
-	index  map[event.FieldID]int // field positions, once there are many
-	cache  map[string]event.FieldID
-	flags  event.Flag
-	reason string
+	// slot[id] is 1 + the position of field id, once there are too many
+	// fields to scan; entries are cleared after each document.
+	slot    []int32
+	indexed bool
+	cache   map[string]event.FieldID
+	flags   event.Flag
+	reason  string
 }
 
 var parserPool = sync.Pool{New: func() any {
@@ -151,9 +154,14 @@ func (p *parser) release() {
 	p.doc = nil
 	p.pos = 0
 	p.name = p.name[:0]
+	if p.indexed {
+		for _, f := range p.fields {
+			p.slot[f.id] = 0
+		}
+		p.indexed = false
+	}
 	p.fields = p.fields[:0]
 	p.flags, p.reason = 0, ""
-	p.index = nil
 	if cap(p.vals) > 64<<10 {
 		p.vals = nil // don't keep one huge document's buffer alive
 	}
@@ -327,16 +335,24 @@ func (p *parser) add(start int) {
 		return
 	}
 	p.fields = append(p.fields, f)
-	if p.index != nil {
-		p.index[id] = len(p.fields) - 1
+	if p.indexed {
+		p.setSlot(id, len(p.fields)-1)
 	}
 }
 
+func (p *parser) setSlot(id event.FieldID, pos int) {
+	if int(id) >= len(p.slot) {
+		p.slot = append(p.slot, make([]int32, int(id)+1-len(p.slot)+64)...)
+	}
+	p.slot[id] = int32(pos + 1)
+}
+
 // find returns the position of field id: a scan while fields are few, a
-// map once there are many (so that huge documents cost linear time).
+// table indexed by field id once there are many (so that huge documents
+// cost linear time, without a map per document).
 func (p *parser) find(id event.FieldID) (int, bool) {
-	const scanMax = 48
-	if p.index == nil {
+	const scanMax = 32
+	if !p.indexed {
 		if len(p.fields) < scanMax {
 			for i := range p.fields {
 				if p.fields[i].id == id {
@@ -345,13 +361,15 @@ func (p *parser) find(id event.FieldID) (int, bool) {
 			}
 			return 0, false
 		}
-		p.index = make(map[event.FieldID]int, 2*len(p.fields))
+		p.indexed = true
 		for i, f := range p.fields {
-			p.index[f.id] = i
+			p.setSlot(f.id, i)
 		}
 	}
-	i, ok := p.index[id]
-	return i, ok
+	if int(id) < len(p.slot) && p.slot[id] > 0 {
+		return int(p.slot[id]) - 1, true
+	}
+	return 0, false
 }
 
 func (p *parser) literal(word string) error {

@@ -596,3 +596,30 @@ func TestJSONArray(t *testing.T) {
 		}
 	}
 }
+
+// A pooled parser that indexed a large document must not remember its
+// fields in the next one.
+func TestFromJSONReuseAfterManyFields(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 100 {
+		fmt.Fprintf(&b, `"reuse%d":%d,`, i, i)
+	}
+	b.WriteString(`"reuse0":"last"}`)
+	for range 5 {
+		var big event.Event
+		if err := FromJSON([]byte(b.String()), &big); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := big.Lookup("reuse0"); len(big.Fields) != 100 || v != "last" {
+			t.Fatalf("big document: %d fields, reuse0 = %q", len(big.Fields), v)
+		}
+		var small event.Event
+		if err := FromJSON([]byte(`{"reuse5":"x","reuse5":"y","other":1}`), &small); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(map[string]string{"reuse5": "y", "other": "1"}, fieldMap(&small)); diff != "" {
+			t.Fatalf("small document after a big one (-want +got):\n%s", diff)
+		}
+	}
+}

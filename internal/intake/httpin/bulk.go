@@ -176,7 +176,7 @@ func parseBulk(body []byte, pathIndex string, src *source, received int64) ([]bu
 		evs = append(evs, event.Event{})
 		ev := &evs[len(evs)-1]
 		newEvent(ev, src, received)
-		err := fillDoc(ev, line, index, fmt.Sprintf("bulk line %d", lineNo))
+		err := fillDoc(ev, line, index, lineNo)
 		if err == nil && why != "" {
 			ev.Flag(event.FlagParseError, why)
 		}
@@ -237,11 +237,16 @@ func parseBulk(body []byte, pathIndex string, src *source, received int64) ([]bu
 }
 
 // fillDoc fills ev from the document doc sent to index; a document that is
-// not a JSON object is kept flagged, and the error says where it came from.
-func fillDoc(ev *event.Event, doc []byte, index, where string) error {
+// not a JSON object is kept flagged, and the error says on which line of
+// the request it was (0: the whole body).
+func fillDoc(ev *event.Event, doc []byte, index string, lineNo int) error {
 	err := intake.FromJSON(doc, ev)
 	if err != nil {
-		err = fmt.Errorf("%s: %w", where, err)
+		if lineNo > 0 {
+			err = fmt.Errorf("bulk line %d: %w", lineNo, err)
+		} else {
+			err = fmt.Errorf("document: %w", err)
+		}
 		intake.Unparsed(doc, err, ev)
 	}
 	if index != "" {
@@ -331,7 +336,7 @@ func (h *handler) doc(w http.ResponseWriter, r *http.Request) {
 	it := bulkItem{op: "index", index: r.PathValue("index"), id: r.PathValue("id")}
 	evs := make([]event.Event, 1)
 	newEvent(&evs[0], src, start.UnixNano())
-	answerDoc(&it, &evs[0], fillDoc(&evs[0], body, it.index, "document"))
+	answerDoc(&it, &evs[0], fillDoc(&evs[0], body, it.index, 0))
 	if _, err := h.store(r.Context(), evs); err != nil {
 		status, _ := h.sinkFailed(c, src, err)
 		h.refuseStore(w, status)
