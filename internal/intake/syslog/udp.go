@@ -18,46 +18,28 @@ import (
 // is waiting for it, datagrams are dropped and counted.
 func (l *Listener) serveUDP(ctx context.Context) {
 	defer l.wg.Done()
-	full := make(chan *batch, udpBatches) // capacities hold every batch: sends never block
-	free := make(chan *batch, udpBatches)
+	u := udpReader{
+		full: make(chan *batch, udpBatches), // capacities hold every batch: sends never block
+		free: make(chan *batch, udpBatches),
+		b:    &batch{},
+	}
 	for range udpBatches - 1 {
-		free <- &batch{}
+		u.free <- &batch{}
 	}
 	l.wg.Add(1)
-	go l.appendUDP(ctx, full, free)
-	defer close(full)
-
-	b := &batch{}
+	go l.appendUDP(ctx, u.full, u.free)
+	defer close(u.full)
+	defer u.handoff()
 	buf := make([]byte, 1<<16)
-	var (
-		lastAddr    netip.Addr
-		lastSender  string
-		lastAllowed bool
-		deadline    bool
-	)
-	handoff := func() {
-		if b != nil && b.n > 0 {
-			full <- b
-			b = nil
-		}
-		if b == nil {
-			select {
-			case b = <-free:
-			default:
-			}
-		}
-	}
-	defer handoff()
+	deadline := false // a linger deadline is set
 	for {
-		if b != nil && b.n > 0 && !deadline {
-			if err := l.udp.SetReadDeadline(b.first.Add(linger)); err == nil {
-				deadline = true
-			}
+		if u.b != nil && u.b.n > 0 && !deadline {
+			deadline = l.udp.SetReadDeadline(u.b.first.Add(linger)) == nil
 		}
 		n, ap, err := l.udp.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				handoff()
+				u.handoff()
 				deadline = l.udp.SetReadDeadline(time.Time{}) != nil
 				continue
 			}
@@ -68,31 +50,61 @@ func (l *Listener) serveUDP(ctx context.Context) {
 			time.Sleep(time.Millisecond) // a failing socket must not spin
 			continue
 		}
-		if a := ap.Addr(); a != lastAddr || lastSender == "" {
-			lastAddr, lastAllowed = a, l.allowed(a)
-			lastSender = a.Unmap().String()
+		l.datagram(&u, buf[:n], ap.Addr())
+	}
+}
+
+// udpReader is the state of serveUDP: the batch being filled (nil when
+// none was free) and the last sender, whose checks are kept.
+type udpReader struct {
+	full        chan *batch
+	free        chan *batch
+	b           *batch
+	lastAddr    netip.Addr
+	lastSender  string
+	lastAllowed bool
+}
+
+// handoff passes a non-empty batch to the appender and takes a free one if
+// there is one.
+func (u *udpReader) handoff() {
+	if u.b != nil && u.b.n > 0 {
+		u.full <- u.b
+		u.b = nil
+	}
+	if u.b == nil {
+		select {
+		case u.b = <-u.free:
+		default:
 		}
-		if !lastAllowed {
-			l.stats.Rejected("address not allowed: " + lastSender)
-			l.limit.log(l.log, slog.LevelWarn, "syslog sender refused: address not allowed", "sender_ip", lastSender)
-			continue
+	}
+}
+
+// datagram takes one datagram from a.
+func (l *Listener) datagram(u *udpReader, msg []byte, a netip.Addr) {
+	if a != u.lastAddr || u.lastSender == "" {
+		u.lastAddr, u.lastAllowed = a, l.allowed(a)
+		u.lastSender = a.Unmap().String()
+	}
+	if !u.lastAllowed {
+		l.stats.Rejected("address not allowed: " + u.lastSender)
+		l.limit.log(l.log, slog.LevelWarn, "syslog sender refused: address not allowed", "sender_ip", u.lastSender)
+		return
+	}
+	if u.b == nil {
+		if u.handoff(); u.b == nil {
+			l.stats.Dropped(1, "UDP intake queue full")
+			l.limit.log(l.log, slog.LevelWarn, "syslog UDP datagrams dropped: every batch is waiting for the sink")
+			return
 		}
-		if b == nil {
-			handoff()
-			if b == nil {
-				l.stats.Dropped(1, "UDP intake queue full")
-				l.limit.log(l.log, slog.LevelWarn, "syslog UDP datagrams dropped: every batch is waiting for the sink")
-				continue
-			}
-		}
-		msg, cut := buf[:n], ""
-		if n > l.c.MaxMessageBytes {
-			msg, cut = msg[:l.c.MaxMessageBytes], reasonTooLong
-		}
-		l.fill(b.add(len(msg)), msg, cut, time.Now().UnixNano(), lastSender)
-		if b.full() {
-			handoff()
-		}
+	}
+	cut := ""
+	if len(msg) > l.c.MaxMessageBytes {
+		msg, cut = msg[:l.c.MaxMessageBytes], reasonTooLong
+	}
+	l.fill(u.b.add(len(msg)), msg, cut, time.Now().UnixNano(), u.lastSender)
+	if u.b.full() {
+		u.handoff()
 	}
 }
 
