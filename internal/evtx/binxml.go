@@ -39,7 +39,8 @@ const (
 	maxChunkOps  = 4 << 20  // work per chunk: ops run, bytes compiled, name characters decoded
 	maxHeld      = 1 << 18  // compiled ops held at once, for templates and for fragments
 	maxChunkOut  = 64 << 20 // rendered bytes per chunk
-	maxInterned  = 1 << 14  // distinct composed field names kept per Reader
+	maxInterned  = 1 << 14  // distinct names and short literals kept for reuse
+	maxInternLen = 256      // longest string kept for reuse
 	maxNameChars = 4096     // characters in an element or attribute name
 )
 
@@ -77,7 +78,9 @@ type template struct {
 
 // parser holds the per-chunk caches and the per-record scratch space.
 type parser struct {
-	c []byte // the current chunk
+	buf []byte // chunk-sized read buffer
+	c   []byte // the current chunk
+	tmp []byte // scratch for decoding names
 
 	names     map[uint32]string // name structures by chunk offset
 	tmplIdx   map[uint32]int    // template definitions by chunk offset → tmpls
@@ -284,7 +287,8 @@ func (p *parser) compile(ops []op, pos, end uint32, inDef bool) ([]op, uint32, e
 			if !need(n) {
 				return ops, pos, errAt(pos, "value does not fit")
 			}
-			ops = append(ops, op{kind: opText, s: string(appendValue(nil, t, c[pos:pos+n]))})
+			p.tmp = appendValue(p.tmp[:0], t, c[pos:pos+n])
+			ops = append(ops, op{kind: opText, s: p.r.internBytes(p.tmp)})
 			pos += n
 		case tokAttr:
 			name, next, err := p.name(pos+1, end)
@@ -404,7 +408,8 @@ func (p *parser) name(pos, end uint32) (string, uint32, error) {
 		if p.budget -= int(n) + 1; p.budget < 0 {
 			return "", pos, errAt(off, errBudget)
 		}
-		s = string(appendUTF16(nil, c[off+8:off+8+2*n]))
+		p.tmp = appendUTF16(p.tmp[:0], c[off+8:off+8+2*n])
+		s = p.r.internBytes(p.tmp)
 		p.names[off] = s
 	}
 	if off == pos {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"sync"
 )
 
 const (
@@ -105,10 +106,17 @@ type Reader struct {
 	headerChunks int  // chunk count from the file header
 	headerBadCRC bool // file header checksum mismatch, reported by Records
 	stats        Stats
-
-	buf []byte
-	p   parser
 }
+
+// parsers keeps parser state (a chunk buffer, caches, scratch space) between
+// walks, so that reading many small files does not allocate it each time.
+// It is a cache only: a walk reads nothing that an earlier walk left behind
+// except interned names, which are plain strings.
+var parsers = sync.Pool{New: func() any {
+	p := &parser{buf: make([]byte, chunkSize)}
+	p.init()
+	return p
+}}
 
 // NewReader checks the file header. r is read with ReadAt; size is the file size.
 func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
@@ -128,15 +136,12 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 		headerChunks: int(binary.LittleEndian.Uint16(h[42:])),
 		headerBadCRC: crc32.ChecksumIEEE(h[:120]) != binary.LittleEndian.Uint32(h[124:]),
 	}
-	rd.p.init()
 	return rd, nil
 }
 
 // Stats returns what the walks so far have seen.
 func (r *Reader) Stats() Stats {
-	s := r.stats
-	s.Templates = r.p.templates
-	return s
+	return r.stats
 }
 
 // Records calls fn for every record of every chunk in file order. A corrupt chunk or record is skipped:
@@ -154,26 +159,30 @@ func (r *Reader) Records(fn func(*Record) error, warn func(*Warning)) error {
 	if r.headerBadCRC {
 		warn(&Warning{Chunk: -1, Err: errors.New("header checksum mismatch (chunks are still read)")})
 	}
-	if r.buf == nil {
-		r.buf = make([]byte, chunkSize)
-	}
+	p := parsers.Get().(*parser)
+	defer func() {
+		r.stats.Templates += p.templates
+		p.templates = 0
+		p.resetChunk(nil)
+		parsers.Put(p)
+	}()
 	for i := 0; ; i++ {
 		off := int64(fileHeaderSize) + int64(i)*chunkSize
 		if off >= r.size {
 			return nil
 		}
-		n, err := r.r.ReadAt(r.buf, off)
+		n, err := r.r.ReadAt(p.buf, off)
 		if n < chunkSize {
 			if err != nil && !errors.Is(err, io.EOF) {
 				return fmt.Errorf("evtx: read chunk %d at offset %d: %w", i, off, err)
 			}
-			if !allZero(r.buf[:n]) {
+			if !allZero(p.buf[:n]) {
 				r.stats.SkippedChunks++
 				warn(&Warning{Chunk: i, Offset: off, Err: fmt.Errorf("truncated chunk: %d of %d bytes", n, chunkSize)})
 			}
 			return nil
 		}
-		if err := r.chunk(i, off, r.buf, fn, warn); err != nil {
+		if err := r.chunk(p, i, off, fn, warn); err != nil {
 			return err
 		}
 	}
@@ -189,7 +198,8 @@ func allZero(b []byte) bool {
 }
 
 // chunk walks one chunk's records. It returns only fn's error.
-func (r *Reader) chunk(idx int, off int64, c []byte, fn func(*Record) error, warn func(*Warning)) error {
+func (r *Reader) chunk(p *parser, idx int, off int64, fn func(*Record) error, warn func(*Warning)) error {
+	c := p.buf
 	if string(c[:8]) != string(chunkMagic) {
 		if idx >= r.headerChunks || allZero(c) {
 			// Unused space after the last chunk, or pre-allocated zeros.
@@ -223,7 +233,6 @@ func (r *Reader) chunk(idx int, off int64, c []byte, fn func(*Record) error, war
 		warn(&Warning{Chunk: idx, Offset: off, Err: fmt.Errorf("%w; salvaging records", bad)})
 	}
 	r.stats.Chunks++
-	p := &r.p
 	p.resetChunk(c)
 	for pos := uint32(chunkHeadSize); pos+24 <= free; {
 		size, err := recordSize(c, pos, free)

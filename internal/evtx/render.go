@@ -364,13 +364,14 @@ func (r *renderer) join(a, b string) string {
 }
 
 // internBytes returns b as a string, shared with earlier calls while the
-// table has room, so that recurring names cost no allocation.
+// table has room, so that recurring names (and short literals) cost no
+// allocation, across chunks and files.
 func (r *renderer) internBytes(b []byte) string {
 	if s, ok := r.intern[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	if len(r.intern) < maxInterned {
+	if len(r.intern) < maxInterned && len(s) <= maxInternLen {
 		r.intern[s] = s
 	}
 	return s
