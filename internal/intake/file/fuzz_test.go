@@ -25,7 +25,7 @@ func seed(f *testing.F, rels ...string) {
 		} else if b, err = os.ReadFile(filepath.Join(dir, r)); err != nil {
 			f.Fatal(err)
 		}
-		f.Add(b[:min(len(b), 8<<10)])
+		f.Add(b[:min(len(b), 2<<10)])
 	}
 }
 
