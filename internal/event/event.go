@@ -158,7 +158,9 @@ func (e *Event) Reset() {
 // (for the journal: written and synced), so that a sender may be
 // acknowledged. It returns an error wrapping ErrFull when the sink cannot
 // take more now; callers push back (HTTP 429, stop reading TCP, count UDP
-// drops) and nothing is lost.
+// drops) and nothing is lost. Append must not keep events or their Fields
+// slices after it returns: callers reuse that storage (field values and Raw
+// may be kept; they are never written again).
 type Sink interface {
 	Append(ctx context.Context, events []Event) error
 }
