@@ -4,6 +4,7 @@ package httpin
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -166,74 +167,88 @@ func (h *handler) appendResult(out []byte, it bulkItem) []byte {
 	return append(out, '}')
 }
 
+// bulkParser turns a bulk body into items and the events to store.
+type bulkParser struct {
+	l         lines
+	pathIndex string
+	src       *source
+	received  int64
+	items     []bulkItem
+	evs       []event.Event
+}
+
 // parseBulk turns a bulk body into items and the events to store.
 func parseBulk(body []byte, pathIndex string, src *source, received int64) ([]bulkItem, []event.Event) {
-	evs := make([]event.Event, 0, bytes.Count(body, []byte{'\n'})/2+1)
-	var items []bulkItem
-	// keep stores line as an event of index and returns its position; a
-	// line that is not a JSON object is kept flagged and reported.
-	keep := func(line []byte, index string, lineNo int, why string) (int, error) {
-		evs = append(evs, event.Event{})
-		ev := &evs[len(evs)-1]
-		newEvent(ev, src, received)
-		err := fillDoc(ev, line, index, lineNo)
-		if err == nil && why != "" {
-			ev.Flag(event.FlagParseError, why)
-		}
-		return len(evs) - 1, err
-	}
-	l := lines{b: body}
+	p := &bulkParser{l: lines{b: body}, pathIndex: pathIndex, src: src, received: received,
+		evs: make([]event.Event, 0, bytes.Count(body, []byte{'\n'})/2+1)}
 	for {
-		line, no, ok := l.next()
+		line, no, ok := p.l.next()
 		if !ok {
-			break
+			return p.items, p.evs
 		}
 		op, meta, err := parseAction(line)
-		if err != nil {
-			// Kept, never dropped. When the next line is not an action
-			// either, it is taken as this item's document.
-			it := bulkItem{op: "index", index: pathIndex, status: http.StatusBadRequest,
-				errType: "illegal_argument_exception", reason: fmt.Sprintf("Malformed action/metadata line [%d]: %v", no, err)}
-			it.ev, _ = keep(line, pathIndex, no, fmt.Sprintf("bulk line %d: malformed action line", no))
-			peek := l
-			if doc, dno, ok := peek.next(); ok {
-				if _, _, aerr := parseAction(doc); aerr != nil {
-					l = peek
-					it.ev, _ = keep(doc, pathIndex, dno, fmt.Sprintf("bulk line %d: its action line was malformed", dno))
-				}
-			}
-			it.id = evs[it.ev].ID.String()
-			items = append(items, it)
-			continue
-		}
-		index := meta.Index
-		if index == "" {
-			index = pathIndex
-		}
-		it := bulkItem{op: op, index: index, id: meta.ID, ev: -1}
-		switch op {
-		case "update", "delete":
+		switch {
+		case err != nil:
+			p.malformed(line, no, err)
+		case op == "update" || op == "delete":
 			if op == "update" {
-				l.next() // its partial document, not an event
+				p.l.next() // its partial document, not an event
 			}
-			it.status, it.errType = http.StatusBadRequest, "illegal_argument_exception"
-			it.reason = "koban keeps events append-only: [" + op + "] is not supported"
-			items = append(items, it)
-			continue
+			p.items = append(p.items, bulkItem{op: op, index: cmp.Or(meta.Index, pathIndex), id: meta.ID, ev: -1,
+				status: http.StatusBadRequest, errType: "illegal_argument_exception",
+				reason: "koban keeps events append-only: [" + op + "] is not supported"})
+		default:
+			p.document(op, meta, no)
 		}
-		doc, dno, ok := l.next()
-		if !ok {
-			it.status, it.errType = http.StatusBadRequest, "action_request_validation_exception"
-			it.reason = fmt.Sprintf("Validation Failed: 1: no document after the action on line %d;", no)
-			items = append(items, it)
-			continue
-		}
-		var perr error
-		it.ev, perr = keep(doc, index, dno, "")
-		answerDoc(&it, &evs[it.ev], perr)
-		items = append(items, it)
 	}
-	return items, evs
+}
+
+// document reads the document of an index or create action on line no.
+func (p *bulkParser) document(op string, meta actionMeta, no int) {
+	it := bulkItem{op: op, index: cmp.Or(meta.Index, p.pathIndex), id: meta.ID, ev: -1}
+	doc, dno, ok := p.l.next()
+	if !ok {
+		it.status, it.errType = http.StatusBadRequest, "action_request_validation_exception"
+		it.reason = fmt.Sprintf("Validation Failed: 1: no document after the action on line %d;", no)
+		p.items = append(p.items, it)
+		return
+	}
+	var err error
+	it.ev, err = p.keep(doc, it.index, dno, "")
+	answerDoc(&it, &p.evs[it.ev], err)
+	p.items = append(p.items, it)
+}
+
+// malformed answers an action line that did not parse, 400. The line is
+// kept as a flagged event, never dropped; when the next line is not an
+// action either, it is taken as this item's document and kept too.
+func (p *bulkParser) malformed(line []byte, no int, err error) {
+	it := bulkItem{op: "index", index: p.pathIndex, status: http.StatusBadRequest,
+		errType: "illegal_argument_exception", reason: fmt.Sprintf("Malformed action/metadata line [%d]: %v", no, err)}
+	it.ev, _ = p.keep(line, p.pathIndex, no, fmt.Sprintf("bulk line %d: malformed action line", no))
+	peek := p.l
+	if doc, dno, ok := peek.next(); ok {
+		if _, _, aerr := parseAction(doc); aerr != nil {
+			p.l = peek
+			it.ev, _ = p.keep(doc, p.pathIndex, dno, fmt.Sprintf("bulk line %d: its action line was malformed", dno))
+		}
+	}
+	it.id = p.evs[it.ev].ID.String()
+	p.items = append(p.items, it)
+}
+
+// keep stores line as an event of index and returns its position; a line
+// that is not a JSON object is kept flagged, and the error returned. why,
+// when set, flags an event that parsed but lacks its metadata.
+func (p *bulkParser) keep(line []byte, index string, lineNo int, why string) (int, error) {
+	p.evs = append(p.evs, event.Event{})
+	ev := &p.evs[len(p.evs)-1]
+	newEvent(ev, p.src, p.received)
+	err := fillDoc(ev, line, index, lineNo)
+	if err == nil && why != "" {
+		ev.Flag(event.FlagParseError, why)
+	}
+	return len(p.evs) - 1, err
 }
 
 // fillDoc fills ev from the document doc sent to index; a document that is
