@@ -689,7 +689,8 @@ func (p *parser) fill(ev *event.Event) {
 	}
 	if ev.Host == "" {
 		for _, id := range hostFields {
-			if i, ok := p.find(id); ok && p.fields[i].end > p.fields[i].start {
+			// Not an empty value, nor an array.
+			if i, ok := p.find(id); ok && p.fields[i].end > p.fields[i].start && all[p.fields[i].start] != '[' {
 				ev.Host = all[p.fields[i].start:p.fields[i].end]
 				break
 			}

@@ -153,6 +153,7 @@ func TestFromJSONHost(t *testing.T) {
 		{`{"hostname":"h2","winlog":{"computer_name":"DC01.corp"}}`, "DC01.corp"},
 		{`{"host":"h3"}`, "h3"},
 		{`{"host":{"name":""},"hostname":"h4"}`, "h4"},
+		{`{"host":["a","b"],"agent":{"hostname":"h5"}}`, "h5"},
 		{`{"msg":"x"}`, ""},
 	}
 	for _, tt := range tests {

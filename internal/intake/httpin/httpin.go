@@ -188,10 +188,15 @@ func sourceOf(r *http.Request) *source {
 	return s
 }
 
-// warn logs a refused or failed request at most once per 10 seconds per
-// reason, so that a misconfigured shipper cannot flood the log; the
-// counters count every one.
+// warn logs a refused request at most once per 10 seconds per reason, so
+// that a misconfigured shipper cannot flood the log; the counters count
+// every one.
 func (h *handler) warn(reason, msg string, args ...any) {
+	h.logLimited(slog.LevelWarn, reason, msg, args...)
+}
+
+// logLimited logs at level at most once per 10 seconds per reason.
+func (h *handler) logLimited(level slog.Level, reason, msg string, args ...any) {
 	now := h.now().UnixNano()
 	v, _ := h.warned.LoadOrStore(reason, new(atomic.Int64))
 	last := v.(*atomic.Int64)
@@ -199,7 +204,7 @@ func (h *handler) warn(reason, msg string, args ...any) {
 	if now-prev < int64(10*time.Second) || !last.CompareAndSwap(prev, now) {
 		return
 	}
-	h.log.Warn(msg, args...)
+	h.log.Log(context.Background(), level, msg, args...)
 }
 
 // acquire takes a slot for reading a body, or reports that all are taken.
@@ -243,7 +248,8 @@ func (h *handler) sinkFailed(c *intake.Counter, src *source, err error) (int, st
 	if status == http.StatusTooManyRequests {
 		h.warn(reason, "http intake pushing back: sink is full", "source", src.name)
 	} else {
-		h.warn(reason, "http intake cannot store events", "source", src.name, "error", err)
+		// The journal failing needs an operator.
+		h.logLimited(slog.LevelError, reason, "http intake cannot store events", "source", src.name, "error", err)
 	}
 	return status, reason
 }

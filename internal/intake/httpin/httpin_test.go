@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -701,5 +702,44 @@ func TestAppendString(t *testing.T) {
 	}
 	if diff := cmp.Diff(`"a\u0001"`, string(appendString(nil, "a\x01"))); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the handler's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLogsHoldNoTokens(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	e := newEnv(t, func(c *Config) {
+		c.Log = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	e.sink.err = func(int) error { return errors.New("journal: disk full") }
+	for _, auth := range []string{"Bearer wrong-token-xyz", "Bearer " + tokenB, apiKey("id:" + tokenA), basic("u", "wrong-token-xyz")} {
+		e.do(t, "POST", "/_bulk", []byte("{\"index\":{}}\n{\"a\":1}\n"), map[string]string{"Authorization": auth})
+	}
+	log := buf.String()
+	if !strings.Contains(log, "refused") || !strings.Contains(log, "cannot store") {
+		t.Errorf("log lacks the refusal and the sink failure:\n%s", log)
+	}
+	for _, secret := range []string{tokenA, tokenB, "wrong-token-xyz", "key-b-secret"} {
+		if strings.Contains(log, secret) {
+			t.Errorf("log holds %q:\n%s", secret, log)
+		}
 	}
 }
