@@ -148,6 +148,9 @@ func New(c Config) http.Handler {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler { //nolint:errorlint // net/http's own sentinel, compared as it does
+				panic(v)
+			}
 			h.log.Error("http intake handler panicked", "error", fmt.Sprint(v), "stack", string(debug.Stack()))
 			http.Error(w, "internal error", http.StatusInternalServerError)
 		}
