@@ -63,6 +63,9 @@ testenv_missing_packages() {
 	testenv_pkg_installed fonts-noto-cjk || missing+=(fonts-noto-cjk)
 	# rsyslog: a real syslog sender in tests and the intake benchmark's ceiling.
 	command -v rsyslogd >/dev/null 2>&1 || [[ -x /usr/sbin/rsyslogd ]] || missing+=(rsyslog)
+	# Real Elasticsearch clients for the _bulk endpoint tests.
+	testenv_pkg_installed rsyslog-elasticsearch || missing+=(rsyslog-elasticsearch)
+	testenv_pkg_installed python3-elasticsearch || missing+=(python3-elasticsearch)
 	# go test -race needs cgo, hence a C compiler.
 	command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || missing+=(gcc)
 	printf '%s\n' "${missing[*]:-}"
@@ -78,7 +81,7 @@ testenv_ensure_packages() {
 	local missing
 	missing=$(testenv_missing_packages)
 	if [[ -z "$missing" ]]; then
-		testenv_log "packages present (postgresql, chromium, fonts-noto-cjk, rsyslog)"
+		testenv_log "packages present (postgresql, chromium, fonts-noto-cjk, rsyslog, Elasticsearch clients)"
 		return 0
 	fi
 
