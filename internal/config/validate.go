@@ -149,7 +149,14 @@ func (c Config) validateIntake(add func(string, ...any)) {
 		add("intake.http.max_body_bytes: %d is below 1024", c.Intake.HTTP.MaxBodyBytes)
 	}
 	seen := map[string]bool{}
+	tokens := map[string]string{}
 	for i, s := range c.Intake.Sources {
+		if t := s.Token.Reveal(); t != "" {
+			if other, dup := tokens[t]; dup {
+				add("intake.sources[%d] (%s): uses the same token as %s; give each source its own", i, s.Name, other)
+			}
+			tokens[t] = s.Name
+		}
 		where := fmt.Sprintf("intake.sources[%d]", i)
 		switch {
 		case strings.TrimSpace(s.Name) == "":
