@@ -6,8 +6,12 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +20,15 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/koban-csirt/koban/internal/audit"
+	"github.com/koban-csirt/koban/internal/auth"
+	"github.com/koban-csirt/koban/internal/event"
+	"github.com/koban-csirt/koban/internal/eventstore/duckdb"
+	"github.com/koban-csirt/koban/internal/i18n"
+	"github.com/koban-csirt/koban/internal/intake"
+	"github.com/koban-csirt/koban/internal/store"
+	"github.com/koban-csirt/koban/internal/web"
 )
 
 // The browser journeys run koban in-process and drive Debian's chromium
@@ -404,6 +417,268 @@ func TestBrowserAuditOlderEntries(t *testing.T) {
 	}
 	expectText(t, ctx, "audit trail", "user.create", "user.set_role", "auth.signin", "cli:")
 	a11y(t, ctx, "audit trail")
+	for _, p := range probs.all() {
+		t.Errorf("the browser reported: %s", p)
+	}
+}
+
+// searchServer runs the web UI over a DuckDB event store holding events,
+// with an analyst who may search: serve does not open the event store yet,
+// so the test wires the same parts serve does.
+func searchServer(t *testing.T, evs []event.Event, sources func() []intake.SourceSnapshot) string {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(dir, "koban.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	authSvc, err := auth.New(db, auth.Config{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour,
+		Throttle: auth.ThrottlePolicy{MaxFailuresPerUser: 5, MaxFailuresPerIP: 20, Window: 15 * time.Minute, Lockout: time.Minute, MaxLockout: time.Hour}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := authSvc.CreateUser(ctx, audit.System, auth.NewUser{Name: "ana", Role: auth.RoleAnalyst, Password: searchPassword}); err != nil {
+		t.Fatal(err)
+	}
+	events, err := duckdb.Open(filepath.Join(dir, "events"), duckdb.Options{Threads: 1, MemoryBytes: 256 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { events.Close() })
+	if err := events.Insert(ctx, evs, "1"); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Options{Auth: authSvc, Audit: db, Catalog: cat, Health: db.Ping, Version: "test",
+		StoreKind: "sqlite", Events: events, Sources: sources})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+const searchPassword = "seven quiet words guard this test"
+
+// until waits for a JavaScript expression to become true.
+func until(expr string, opts ...chromedp.PollOption) chromedp.Action[chromedp.Void] {
+	p := chromedp.Poll[bool](expr, opts...)
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := p(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
+// searchEvents are n Windows logon events over the last hours: every
+// fourth from dc01, every third a failed logon (4625).
+func searchEvents(now time.Time, n int) []event.Event {
+	var out []event.Event
+	for i := 0; i < n; i++ {
+		ts := now.Add(-time.Duration(i) * 97 * time.Second)
+		host, id := "ws"+strconv.Itoa(i%5), "4624"
+		if i%4 == 0 {
+			host = "dc01"
+		}
+		if i%3 == 0 {
+			id = "4625"
+		}
+		e := event.Event{ID: event.NewID(ts.UnixNano()), Time: ts.UnixNano(), Received: ts.UnixNano(), Host: host,
+			Source: "winlogbeat", Log: event.LogSource{Product: "windows", Service: "security"}}
+		e.Add("EventID", id)
+		e.Add("TargetUserName", "user"+strconv.Itoa(i%7))
+		e.Add("LogonType", "3")
+		e.Raw = []byte(fmt.Sprintf(`{"EventID":%s,"Computer":%q,"TargetUserName":"user%d"}`, id, host, i%7))
+		out = append(out, e)
+	}
+	return out
+}
+
+// TestBrowserEventSearch: an analyst opens the search from the menu, sees
+// the histogram, expands an event, runs a query (through htmx, under the
+// CSP), narrows it from the fields sidebar, loads older events, meets a
+// query error beside the box, drags across the chart to narrow the time
+// range, and reads the page in Japanese.
+func TestBrowserEventSearch(t *testing.T) {
+	now := time.Now()
+	evs := searchEvents(now, 200)
+	base := searchServer(t, evs, nil)
+	ctx, probs := newChrome(t, 1280, 900)
+	signIn(t, ctx, base, "ana", searchPassword)
+	do(t, ctx, "open the search from the menu",
+		chromedp.WaitVisible(chromedp.ID("nav-hunting")),
+		chromedp.Click(chromedp.ID("nav-hunting")),
+		chromedp.WaitVisible(chromedp.CSS("#histogram canvas")),
+	)
+	expectText(t, ctx, "search page", "Event search", "Top values", "200 events from")
+	a11y(t, ctx, "search page")
+	rows := func() int {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#events-table details.event").length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := rows(); n != 50 {
+		t.Errorf("first page: %d events, want 50", n)
+	}
+
+	do(t, ctx, "expand the newest event",
+		chromedp.Click(chromedp.CSS("#events-table details.event > summary")),
+		chromedp.WaitVisible(chromedp.CSS("#events-table details.event[open] .fields-table")),
+	)
+	expectText(t, ctx, "expanded event", "TargetUserName", "Raw event as received", `"Computer":"dc01"`)
+
+	do(t, ctx, "run a query",
+		chromedp.Clear(chromedp.ID("q")),
+		chromedp.SendKeys(chromedp.ID("q"), "EventID:4625 AND host:dc01"),
+		chromedp.Click(chromedp.ID("search-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#histogram canvas")),
+	)
+	want := 0
+	for _, e := range evs {
+		if id, _ := e.Lookup("EventID"); id == "4625" && e.Host == "dc01" {
+			want++
+		}
+	}
+	do(t, ctx, "the count of matches", until(`/\b`+strconv.Itoa(want)+` events from/.test(document.getElementById("result-count").textContent)`))
+	hosts, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#events-table tr.event-meta td:nth-child(2)")).map(function(td){return td.textContent})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hosts {
+		if h != "dc01" {
+			t.Errorf("query host:dc01 shows an event of %q", h)
+		}
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "q=EventID") {
+		t.Errorf("after the query the address is %s: the search cannot be bookmarked", loc)
+	}
+
+	do(t, ctx, "narrow by a top value",
+		chromedp.Click(chromedp.Search(`//aside[@id="fields"]//a[text()="user0"]`)),
+		until(`document.getElementById("q").value.indexOf('TargetUserName:"user0"') >= 0`),
+	)
+	users, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#events-table details.event > summary")).map(function(s){return s.textContent})`))
+	if err != nil || len(users) == 0 {
+		t.Fatalf("after choosing user0: %d rows (%v)", len(users), err)
+	}
+	for _, u := range users {
+		if !strings.Contains(u, "TargetUserName=user0") {
+			t.Errorf("after choosing user0 a row says %q", u)
+		}
+	}
+
+	do(t, ctx, "load older events",
+		chromedp.Navigate(base+"/events?range=24h"),
+		chromedp.WaitVisible(chromedp.ID("events-more")),
+		chromedp.Click(chromedp.ID("events-more")),
+		until(`document.querySelectorAll("#events-table details.event").length > 50`),
+	)
+	if n := rows(); n != 100 {
+		t.Errorf("after loading older events: %d, want 100", n)
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); loc != base+"/events?range=24h" {
+		t.Errorf("loading older events navigated to %s instead of adding rows", loc)
+	}
+
+	const bad = `host:dc01 AND (EventID:4625`
+	do(t, ctx, "a query error",
+		chromedp.Clear(chromedp.ID("q")),
+		chromedp.SendKeys(chromedp.ID("q"), bad),
+		chromedp.Click(chromedp.ID("search-submit")),
+		chromedp.WaitVisible(chromedp.ID("q-error")),
+	)
+	if inv, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("q"), "aria-invalid")); err != nil || inv.Value != "true" {
+		t.Errorf("the query box is not marked invalid: %+v %v", inv, err)
+	}
+	if msg, col := text(t, ctx, "q-error"), strconv.Itoa(strings.Index(bad, "(")+1); !strings.Contains(msg, col) {
+		t.Errorf("the query error %q does not name column %s, the unclosed parenthesis", msg, col)
+	}
+	a11y(t, ctx, "search page with a query error")
+
+	do(t, ctx, "drag across the chart",
+		chromedp.Navigate(base+"/events?range=24h"),
+		chromedp.WaitVisible(chromedp.CSS("#histogram .u-over")),
+	)
+	box, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(function(){var r=document.querySelector("#histogram .u-over").getBoundingClientRect();return [r.left,r.top,r.width,r.height];})()`))
+	if err != nil || len(box) != 4 {
+		t.Fatalf("chart area: %v %v", box, err)
+	}
+	y := box[1] + box[3]/2
+	do(t, ctx, "drag across the last hours",
+		chromedp.MouseEvent(chromedp.MouseMoved, box[0]+box[2]*0.90, y),
+		chromedp.MouseEvent(chromedp.MousePressed, box[0]+box[2]*0.90, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+		chromedp.MouseEvent(chromedp.MouseMoved, box[0]+box[2]*0.95, y, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseMoved, box[0]+box[2]*0.99, y, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseReleased, box[0]+box[2]*0.99, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+	)
+	// The chart loads the narrowed search as a new page.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if loc, _ := chromedp.Run(ctx, chromedp.Location()); strings.Contains(loc, "range=custom") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dragging across the chart did not narrow the time range")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	do(t, ctx, "the narrowed search", chromedp.WaitVisible(chromedp.ID("result-count")))
+	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("range"))); err != nil || v != "custom" {
+		t.Errorf("after dragging the range is %q (%v), want custom", v, err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`parseInt(document.getElementById("result-count").textContent, 10)`)); err != nil || n <= 0 || n >= len(evs) {
+		t.Errorf("after narrowing to the last tenth of the day: %d events (%v), want some but not all %d", n, err, len(evs))
+	}
+
+	do(t, ctx, "Japanese",
+		chromedp.Click(chromedp.ID("lang-ja")),
+		chromedp.WaitVisible(chromedp.ID("lang-en")),
+		chromedp.WaitVisible(chromedp.CSS("#histogram canvas")),
+	)
+	expectText(t, ctx, "search page in Japanese", "イベント検索", "検索条件の書き方", "日時 (Asia/Tokyo)")
+	a11y(t, ctx, "search page in Japanese")
+	for _, p := range probs.all() {
+		t.Errorf("the browser reported: %s", p)
+	}
+}
+
+// TestBrowserSources: the sources page flags a silent host, refreshes
+// itself with htmx under the CSP and passes the accessibility checks.
+func TestBrowserSources(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	sources := func() []intake.SourceSnapshot {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		now := time.Now()
+		return []intake.SourceSnapshot{{Name: "syslog-tcp", Kind: "syslog-tcp", Events: int64(1000 * n), PerSecond: 2.5,
+			LastEvent: now.Add(-time.Second), Hosts: []intake.HostSnapshot{
+				{Host: "fw01", Last: now.Add(-2 * time.Hour), UsualGap: 5 * time.Minute, Silent: true},
+				{Host: "web01", Last: now.Add(-time.Second), UsualGap: time.Minute},
+			}}}
+	}
+	base := searchServer(t, nil, sources)
+	ctx, probs := newChrome(t, 1280, 900)
+	signIn(t, ctx, base, "ana", searchPassword)
+	do(t, ctx, "open the sources page",
+		chromedp.WaitVisible(chromedp.ID("nav-sources")),
+		chromedp.Click(chromedp.ID("nav-sources")),
+		chromedp.WaitVisible(chromedp.ID("silent-summary")),
+	)
+	expectText(t, ctx, "sources page", "1 host has stopped sending.", "fw01", "silent", "1,000")
+	a11y(t, ctx, "sources page")
+	do(t, ctx, "the figures refresh", until(`document.body.textContent.indexOf("2,000") >= 0`, chromedp.WithPollingTimeout(14*time.Second)))
 	for _, p := range probs.all() {
 		t.Errorf("the browser reported: %s", p)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/koban-csirt/koban/internal/audit"
 	"github.com/koban-csirt/koban/internal/auth"
 	"github.com/koban-csirt/koban/internal/event"
+	"github.com/koban-csirt/koban/internal/eventstore/duckdb"
 	"github.com/koban-csirt/koban/internal/fault"
 	"github.com/koban-csirt/koban/internal/search"
 )
@@ -33,20 +34,39 @@ func testEvent(t time.Time, host, source string, kv ...string) event.Event {
 	return e
 }
 
-// searchEnv is a web server with an event store and an analyst signed in.
+// searchEnv is a web server with a real (DuckDB) event store and an
+// analyst signed in.
 type searchEnv struct {
 	*testEnv
-	store   *memStore
+	events  *duckdb.Store
+	batches int
 	analyst auth.User
 	session string
 }
 
 func newSearchEnv(t *testing.T, opts ...func(*Options)) *searchEnv {
 	t.Helper()
-	st := &memStore{}
+	st, err := duckdb.Open(t.TempDir(), duckdb.Options{Threads: 1, MemoryBytes: 256 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close the event store: %v", err)
+		}
+	})
 	e := newEnv(t, append([]func(*Options){func(o *Options) { o.Events = st }}, opts...)...)
 	u := e.user("ana", auth.RoleAnalyst)
-	return &searchEnv{testEnv: e, store: st, analyst: u, session: e.session("ana")}
+	return &searchEnv{testEnv: e, events: st, analyst: u, session: e.session("ana")}
+}
+
+// add stores evs as one batch.
+func (e *searchEnv) add(evs ...event.Event) {
+	e.t.Helper()
+	e.batches++
+	if err := e.events.Insert(e.t.Context(), evs, fmt.Sprint(e.batches)); err != nil {
+		e.t.Fatalf("Insert: %v", err)
+	}
 }
 
 func (e *searchEnv) get(path string) (*http.Response, string) {
@@ -149,7 +169,7 @@ func TestHistogramStep(t *testing.T) {
 
 func TestEventsPageQueryError(t *testing.T) {
 	e := newSearchEnv(t)
-	e.store.add(testEvent(e.clock.now().Add(-time.Minute), "web01", "syslog-tcp", "message", "hello"))
+	e.add(testEvent(e.clock.now().Add(-time.Minute), "web01", "syslog-tcp", "message", "hello"))
 	q := `host:web01 AND (EventID:4625`
 	resp, body := e.get("/events?q=" + url.QueryEscape(q))
 	if resp.StatusCode != http.StatusBadRequest {
@@ -169,7 +189,7 @@ func TestEventsPageQueryError(t *testing.T) {
 	if caret := regexp.MustCompile(`(?s)<pre class="caret" aria-hidden="true">[^\n]*\n( *)\^</pre>`).FindStringSubmatch(body); caret == nil || len(caret[1]) != col-1 {
 		t.Errorf("caret under the query: %q, want it at column %d", caret, col)
 	}
-	if strings.Contains(body, `id="event-rows"`) {
+	if strings.Contains(body, `id="events-table"`) {
 		t.Error("an invalid query still shows results")
 	}
 	// htmx only swaps successful answers: the same page with 200.
@@ -183,7 +203,7 @@ func TestEventsPaging(t *testing.T) {
 	now := e.clock.now()
 	const n = 2*searchPageSize + 7
 	for i := 0; i < n; i++ {
-		e.store.add(testEvent(now.Add(-time.Duration(i+1)*time.Minute), fmt.Sprintf("host%03d", i), "syslog-udp", "message", fmt.Sprintf("line %03d", i)))
+		e.add(testEvent(now.Add(-time.Duration(i+1)*time.Minute), fmt.Sprintf("host%03d", i), "syslog-udp", "message", fmt.Sprintf("line %03d", i)))
 	}
 	rowRe := regexp.MustCompile(`<details id="ev-([0-9A-Z]{26})"`)
 	moreRe := regexp.MustCompile(`href="(/events\?[^"]+)" hx-get="(/events\?[^"]+)"`)
@@ -245,7 +265,7 @@ func TestEventsPaging(t *testing.T) {
 	// Events arriving meanwhile do not shift the older pages.
 	_, first := e.get("/events?range=24h")
 	more := moreRe.FindStringSubmatch(first)
-	e.store.add(testEvent(now.Add(-30*time.Second), "late", "syslog-udp", "message", "late"))
+	e.add(testEvent(now.Add(-30*time.Second), "late", "syslog-udp", "message", "late"))
 	e.clock.advance(time.Minute)
 	_, second := e.get(html.UnescapeString(more[1]))
 	if got := rowRe.FindStringSubmatch(second); got == nil || got[1] != order[searchPageSize] {
@@ -256,7 +276,7 @@ func TestEventsPaging(t *testing.T) {
 func TestEventsHistogramJSON(t *testing.T) {
 	e := newSearchEnv(t)
 	now := e.clock.now()
-	e.store.add(
+	e.add(
 		testEvent(now.Add(-50*time.Minute), "a", "s", "EventID", "4625"),
 		testEvent(now.Add(-50*time.Minute+time.Second), "a", "s", "EventID", "4625"),
 		testEvent(now.Add(-10*time.Minute), "b", "s", "EventID", "4624"),
@@ -301,7 +321,7 @@ func TestEventsSidebarAndRows(t *testing.T) {
 		}
 		ev := testEvent(now.Add(-time.Duration(i+1)*time.Minute), host, "winlogbeat", "EventID", "4625", "TargetUserName", `adm"in`)
 		ev.Log = event.LogSource{Product: "windows", Service: "security"}
-		e.store.add(ev)
+		e.add(ev)
 	}
 	_, body := e.get("/events?range=1h")
 	if !strings.Contains(body, `id="fields"`) {
@@ -415,7 +435,7 @@ func TestEventsEmptyStates(t *testing.T) {
 	})
 	t.Run("no match", func(t *testing.T) {
 		e := newSearchEnv(t)
-		e.store.add(testEvent(e.clock.now().Add(-time.Minute), "web01", "s", "message", "hello"))
+		e.add(testEvent(e.clock.now().Add(-time.Minute), "web01", "s", "message", "hello"))
 		_, body := e.get("/events?q=host:nowhere")
 		if !strings.Contains(body, `id="no-match"`) || strings.Contains(body, `id="none-yet"`) {
 			t.Errorf("a query without matches does not say so:\n%s", body)
@@ -434,13 +454,14 @@ func TestEventsEmptyStates(t *testing.T) {
 }
 
 func TestEventsTimeout(t *testing.T) {
-	e := newSearchEnv(t, func(o *Options) { o.SearchTimeout = 20 * time.Millisecond })
-	e.store.block = true
-	resp, body := e.get("/events?q=host:web01")
+	e := newEnv(t, func(o *Options) { o.Events = slowStore{}; o.SearchTimeout = 20 * time.Millisecond })
+	e.user("ana", auth.RoleAnalyst)
+	se := &searchEnv{testEnv: e, session: e.session("ana")}
+	resp, body := se.get("/events?q=host:web01")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="timed-out"`) || !strings.Contains(body, "longer than 0 seconds") {
 		t.Errorf("a slow store: %d, want the page saying the search ran out of time:\n%s", resp.StatusCode, body)
 	}
-	resp, body = e.get("/events/histogram?range=1h")
+	resp, body = se.get("/events/histogram?range=1h")
 	var apiErr apiError
 	if resp.StatusCode != http.StatusServiceUnavailable || json.Unmarshal([]byte(body), &apiErr) != nil || apiErr.Error.Code != "timeout" {
 		t.Errorf("a slow histogram: %d %s, want 503 timeout", resp.StatusCode, body)
@@ -455,7 +476,7 @@ func TestEventsShowRawSafely(t *testing.T) {
 	sjis := testEvent(now.Add(-2*time.Minute), "jp01", "syslog-udp", "message", "x")
 	sjis.Raw = []byte{0x83, 0x65, 0x83, 0x58, 0x83, 0x67} // テスト in Shift_JIS
 	sjis.Flags = event.FlagInvalidText
-	e.store.add(ev, sjis)
+	e.add(ev, sjis)
 	_, body := e.get("/events")
 	for _, bad := range []string{"<script>", "<b>host", "\u202e", "\x00", "\xff"} {
 		if strings.Contains(body, bad) {
@@ -483,7 +504,7 @@ func TestEventsLongRawIsCut(t *testing.T) {
 	e := newSearchEnv(t)
 	ev := testEvent(e.clock.now().Add(-time.Minute), "h", "s", "message", strings.Repeat("é", 3000))
 	ev.Raw = []byte(strings.Repeat("日本語", 2000)) // 18,000 bytes
-	e.store.add(ev)
+	e.add(ev)
 	_, body := e.get("/events")
 	if !strings.Contains(body, "The first 4,096 of 18,000 bytes are shown.") {
 		t.Error("a long raw event is not cut with a note")
@@ -503,7 +524,7 @@ func TestEventsLongRawIsCut(t *testing.T) {
 
 func TestEventsJapanese(t *testing.T) {
 	e := newSearchEnv(t)
-	e.store.add(testEvent(e.clock.now().Add(-time.Minute), "web01", "s", "message", "hello"))
+	e.add(testEvent(e.clock.now().Add(-time.Minute), "web01", "s", "message", "hello"))
 	if err := e.auth.SetPreferences(t.Context(), audit.System, e.analyst.ID, "ja", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -519,11 +540,11 @@ func TestAPIEvents(t *testing.T) {
 	e := newSearchEnv(t)
 	now := e.clock.now()
 	for i := 0; i < 5; i++ {
-		e.store.add(testEvent(now.Add(-time.Duration(i+1)*time.Minute), "web01", "s", "EventID", "4625"))
+		e.add(testEvent(now.Add(-time.Duration(i+1)*time.Minute), "web01", "s", "EventID", "4625"))
 	}
 	bin := testEvent(now.Add(-10*time.Minute), "web02", "s", "EventID", "1")
 	bin.Raw = []byte{0xff, 0x00, 'a'}
-	e.store.add(bin)
+	e.add(bin)
 	admin := e.user("root", auth.RoleAdmin)
 	tok := e.token(admin, auth.RoleAnalyst)
 	type apiPage struct {

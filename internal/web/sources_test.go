@@ -44,7 +44,7 @@ func TestSourcesPage(t *testing.T) {
 		"3 minutes ago", "2026-11-22 09:57:00", "address 203.0.113.9 is not allowed &lt;b&gt;",
 		`<tr class="silent">`, "router&lt;1&gt;", "2 silent", "5 minutes", "1 minute", "not known yet",
 		`hx-trigger="every 10s"`, "Figures as of 2026-11-22 10:00:00.", "Show all 55 hosts", "No host has sent anything yet.",
-		"<td>never</td>",
+		`<td class="nowrap">never</td>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("sources page lacks %q", want)

@@ -27,6 +27,18 @@
     el.classList.add("histogram-message");
   }
 
+  // Axis labels in 24-hour time and year-month-day order, as the table
+  // shows times: [tick step, label, label at a new year, month, day, hour,
+  // minute, second, mode] as uPlot reads them.
+  var timeFormats = [
+    [3600 * 24 * 365, "{YYYY}", null, null, null, null, null, null, 1],
+    [3600 * 24 * 28, "{YYYY}-{MM}", "\n{YYYY}", null, null, null, null, null, 1],
+    [3600 * 24, "{MM}-{DD}", "\n{YYYY}", null, null, null, null, null, 1],
+    [3600, "{HH}:{mm}", "\n{YYYY}-{MM}-{DD}", null, "\n{MM}-{DD}", null, null, null, 1],
+    [60, "{HH}:{mm}", "\n{YYYY}-{MM}-{DD}", null, "\n{MM}-{DD}", null, null, null, 1],
+    [1, "{HH}:{mm}:{ss}", "\n{YYYY}-{MM}-{DD}", null, "\n{MM}-{DD}", null, null, null, 1]
+  ];
+
   function plot(el, d) {
     if (!d.total) { message(el, el.getAttribute("data-empty")); return; }
     var zone = el.getAttribute("data-zone") || "UTC";
@@ -44,7 +56,7 @@
       select: { show: true },
       scales: { x: { time: true, range: [from, to] }, y: { range: function (u, min, max) { return [0, Math.max(1, max)]; } } },
       axes: [
-        { stroke: fg, grid: { stroke: "#e3e7ed" }, ticks: { stroke: "#cfd5de" } },
+        { stroke: fg, grid: { stroke: "#e3e7ed" }, ticks: { stroke: "#cfd5de" }, values: timeFormats },
         { stroke: fg, grid: { stroke: "#e3e7ed" }, ticks: { stroke: "#cfd5de" }, size: 56 }
       ],
       series: [
