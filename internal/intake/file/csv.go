@@ -224,6 +224,7 @@ func (c *csvRecord) next() error {
 // csvColumns are the header's names and where the time is.
 type csvColumns struct {
 	names []string
+	ids   []event.FieldID // of names; 0 where a name could not be interned
 	times []int // indexes of columns that may hold the time, best first
 	// date and clock are a date column and a time-of-day column, tried
 	// together first; -1 when there are not both.
@@ -255,7 +256,8 @@ func newColumns(header []string) csvColumns {
 		} else {
 			seen[h] = 1
 		}
-		c.names = append(c.names, h)
+		id, _ := event.Intern(h) // 0 on failure: Add flags the event
+		c.names, c.ids = append(c.names, h), append(c.ids, id)
 	}
 	c.date, c.clock = -1, -1
 	for i, h := range c.names {
@@ -331,11 +333,15 @@ func (im *importer) readCSV(br *bufio.Reader, head []byte) error {
 			if v == "" {
 				continue
 			}
-			name := "column_" + strconv.Itoa(i+1)
-			if i < len(cols.names) {
-				name = cols.names[i]
+			v = text(v, ev)
+			switch {
+			case i < len(cols.ids) && cols.ids[i] != 0:
+				ev.Set(cols.ids[i], v)
+			case i < len(cols.names):
+				ev.Add(cols.names[i], v)
+			default:
+				ev.Add("column_"+strconv.Itoa(i+1), v)
 			}
-			ev.Add(name, text(v, ev))
 		}
 		switch {
 		case open:

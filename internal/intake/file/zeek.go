@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -23,7 +24,8 @@ type zeekHeader struct {
 	unset  string
 	path   string
 	fields []string
-	ts     int // index of the ts field, or -1
+	ids    []event.FieldID // of fields; 0 where a name could not be interned
+	ts     int             // index of the ts field, or -1
 }
 
 func newZeekHeader() zeekHeader {
@@ -48,7 +50,7 @@ func (h *zeekHeader) directive(line []byte) {
 	case "path":
 		h.path = strings.ToValidUTF8(string(val), "\uFFFD")
 	case "fields":
-		h.fields = h.fields[:0]
+		h.fields, h.ids = h.fields[:0], h.ids[:0]
 		h.ts = -1
 		for i, f := range bytes.Split(val, h.sep) {
 			name := strings.ToValidUTF8(zeekUnescape(string(f)), "\uFFFD")
@@ -58,7 +60,11 @@ func (h *zeekHeader) directive(line []byte) {
 			if name == "ts" {
 				h.ts = i
 			}
-			h.fields = append(h.fields, name)
+			id, _ := event.Intern(name) // 0 on failure: Add flags the event
+			if slices.Contains(h.fields, name) {
+				id = 0 // a repeated name: Add keeps one of them
+			}
+			h.fields, h.ids = append(h.fields, name), append(h.ids, id)
 		}
 	}
 }
@@ -71,7 +77,7 @@ func (im *importer) readZeek(br *bufio.Reader) error {
 	lr := newLineReader(br, im.o.MaxLineBytes)
 	h := newZeekHeader()
 	service := zeekServiceFromName(im.path)
-	var cells [][]byte
+	var cells []string
 	for {
 		line, cut, err := lr.Next()
 		if errors.Is(err, io.EOF) {
@@ -94,50 +100,53 @@ func (im *importer) readZeek(br *bufio.Reader) error {
 		if ev.Log.Service == "" {
 			ev.Log.Service = service
 		}
-		cells = bytesSplit(line, h.sep, cells)
-		zeekFields(ev, &h, cells)
+		cells = zeekFields(ev, &h, line, cells)
 		if err := im.commit(lr.off); err != nil {
 			return err
 		}
 	}
 }
 
-// zeekFields sets ev's fields from one data line's cells.
-func zeekFields(ev *event.Event, h *zeekHeader, cells [][]byte) {
+// zeekFields sets ev's fields from one data line. The line is converted to
+// a string once; the values are substrings of it.
+func zeekFields(ev *event.Event, h *zeekHeader, line []byte, cells []string) []string {
+	cells = stringSplit(string(line), string(h.sep), cells)
 	switch {
 	case len(h.fields) == 0:
 		ev.Flag(event.FlagParseError, "data line before a #fields header")
 	case len(cells) != len(h.fields):
 		ev.Flag(event.FlagParseError, "line has "+strconv.Itoa(len(cells))+" fields, the #fields header "+strconv.Itoa(len(h.fields)))
 	}
-	for i, c := range cells {
-		v := string(c)
+	for i, v := range cells {
 		if v == h.unset {
 			continue
 		}
 		if v == h.empty {
 			v = ""
 		}
-		v = zeekUnescape(v)
-		name := "column_" + strconv.Itoa(i+1)
-		if i < len(h.fields) {
-			name = h.fields[i]
+		v = text(zeekUnescape(v), ev)
+		if i < len(h.ids) && h.ids[i] != 0 {
+			ev.Set(h.ids[i], v)
+		} else if i < len(h.fields) {
+			ev.Add(h.fields[i], v)
+		} else {
+			ev.Add("column_"+strconv.Itoa(i+1), v)
 		}
-		ev.Add(name, text(v, ev))
 		if i == h.ts {
 			if ns, ok := intake.ParseTime(v); ok {
 				ev.Time = ns
 			}
 		}
 	}
+	return cells
 }
 
-// bytesSplit is bytes.Split into a reused slice.
-func bytesSplit(s, sep []byte, buf [][]byte) [][]byte {
+// stringSplit is strings.Split into a reused slice.
+func stringSplit(s, sep string, buf []string) []string {
 	buf = buf[:0]
 	for {
-		i := bytes.Index(s, sep)
-		if i < 0 || len(sep) == 0 {
+		i := strings.Index(s, sep)
+		if i < 0 || sep == "" {
 			return append(buf, s)
 		}
 		buf = append(buf, s[:i])
