@@ -133,8 +133,10 @@ func (n *Normalizer) message(e *event.Event, sc *scan) string {
 		return t
 	}
 	if ok := n.syslogLine(e, sc, msg); ok {
-		n.syslog(e, sc)
-		return ""
+		if t := n.syslog(e, sc); t != "" {
+			return t
+		}
+		return sc.val(e, sAtTimestamp) // a shipper's stamp has the year the line lacks
 	}
 	if fac, ok := ciscoFacility("", msg); ok {
 		fill(&e.Log, "cisco", "", ciscoService(fac))
@@ -184,7 +186,7 @@ func (n *Normalizer) syslogLine(e *event.Event, sc *scan, line string) bool {
 	n.set(e, sc, sProgram, prog)
 	n.setIfValue(e, sc, sPID, pid)
 	n.set(e, sc, sMessage, text)
-	if e.Time == 0 {
+	if e.Time == 0 && !sc.has(sAtTimestamp) {
 		e.Time = t
 	}
 	return true

@@ -120,6 +120,20 @@ func TestSyslog(t *testing.T) {
 	}
 }
 
+func TestFilebeatLine(t *testing.T) {
+	t.Parallel()
+	e := newEvent(samples()["filebeat"]...)
+	New().Event(e)
+	if e.Log != (event.LogSource{Product: "linux", Service: "sudo"}) || e.Host != "LabSZ" || e.Flags != 0 {
+		t.Errorf("Log %+v Host %q flags %v", e.Log, e.Host, e.Flags.Names())
+	}
+	if want := time.Date(2025, 12, 10, 6, 55, 46, 123e6, time.UTC); e.Time != want.UnixNano() {
+		t.Errorf("Time %v, want @timestamp %v", e.TimeOf(), want)
+	}
+	checkFields(t, e, map[string]string{"program": "sudo", "hostname": "LabSZ", "USER": "root", "User": "alice",
+		"message": "alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/id"})
+}
+
 // TestSSHDLoghub normalises loghub's OpenSSH sample (2,000 real sshd lines
 // of a server under brute force) as raw lines and checks the derived user,
 // address and result against loghub's own parse (the structured CSV's
@@ -243,7 +257,7 @@ func readLines(t *testing.T, path string) []string {
 }
 
 // zipFile returns the content of the first file in a zip archive.
-func zipFile(t *testing.T, path string) []byte {
+func zipFile(t testing.TB, path string) []byte {
 	t.Helper()
 	zr, err := zip.OpenReader(path)
 	if err != nil {

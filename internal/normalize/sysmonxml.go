@@ -10,57 +10,65 @@ import (
 	"github.com/koban-csirt/koban/internal/event"
 )
 
-// xmlSystem lists the System elements of an event's XML rendering and the
-// slot each is kept in, as the EVTX parser names them.
-var xmlSystem = []struct {
-	open, close string
-	s           slot
-}{
-	{"<EventID>", "</EventID>", sEventID},
-	{"<Version>", "</Version>", sVersion},
-	{"<Level>", "</Level>", sLevel},
-	{"<Task>", "</Task>", sTask},
-	{"<Opcode>", "</Opcode>", sOpcode},
-	{"<Keywords>", "</Keywords>", sKeywords},
-	{"<EventRecordID>", "</EventRecordID>", sEventRecordID},
-	{"<Channel>", "</Channel>", sChannel},
-	{"<Computer>", "</Computer>", sComputer},
-}
-
-// xmlAttrs lists the System attributes kept.
-var xmlAttrs = []struct {
-	elem, attr string
-	s          slot
-}{
-	{"<Provider ", `Name="`, sProviderName},
-	{"<Provider ", `Guid="`, sProviderGuid},
-	{"<TimeCreated ", `SystemTime="`, sTimeCreated},
-	{"<Execution ", `ProcessID="`, sExecProcessID},
-	{"<Execution ", `ThreadID="`, sExecThreadID},
-	{"<Security ", `UserID="`, sSecurityUserID},
-	{"<Security ", `UserId="`, sSecurityUserID},
-}
-
 // sysmonXML reads an event's XML rendering (Sysmon for Linux logs each
 // event to syslog so) into the fields the EVTX parser would give: System
-// elements and attributes, and one field per <Data Name="…">.
+// elements and attributes, and one field per <Data Name="…">. One pass over
+// the text, no XML tree.
 func (n *Normalizer) sysmonXML(e *event.Event, sc *scan, x string) {
 	sys, data, _ := strings.Cut(x, "<EventData")
-	for _, f := range xmlSystem {
-		if _, rest, ok := strings.Cut(sys, f.open); ok {
-			if v, _, ok := strings.Cut(rest, f.close); ok {
-				n.set(e, sc, f.s, xmlText(v))
-			}
+	for {
+		i := strings.IndexByte(sys, '<')
+		if i < 0 {
+			break
 		}
-	}
-	for _, a := range xmlAttrs {
-		if _, rest, ok := strings.Cut(sys, a.elem); ok {
-			rest, _, _ = strings.Cut(rest, ">")
-			if _, v, ok := strings.Cut(rest, a.attr); ok {
-				if v, _, ok := strings.Cut(v, `"`); ok {
-					n.set(e, sc, a.s, xmlText(v))
-				}
+		sys = sys[i+1:]
+		end := strings.IndexByte(sys, '>')
+		if end < 0 {
+			break
+		}
+		tag, rest := sys[:end], sys[end+1:]
+		sys = rest
+		name := tag
+		if sp := strings.IndexAny(tag, " /"); sp >= 0 {
+			name = tag[:sp]
+		}
+		text := func() string {
+			if strings.HasSuffix(tag, "/") {
+				return ""
 			}
+			v, _, _ := strings.Cut(rest, "<")
+			return xmlText(v)
+		}
+		switch name {
+		case "EventID":
+			n.set(e, sc, sEventID, text())
+		case "Version":
+			n.set(e, sc, sVersion, text())
+		case "Level":
+			n.set(e, sc, sLevel, text())
+		case "Task":
+			n.set(e, sc, sTask, text())
+		case "Opcode":
+			n.set(e, sc, sOpcode, text())
+		case "Keywords":
+			n.set(e, sc, sKeywords, text())
+		case "EventRecordID":
+			n.set(e, sc, sEventRecordID, text())
+		case "Channel":
+			n.set(e, sc, sChannel, text())
+		case "Computer":
+			n.set(e, sc, sComputer, text())
+		case "Provider":
+			n.xmlAttr(e, sc, tag, ` Name="`, sProviderName)
+			n.xmlAttr(e, sc, tag, ` Guid="`, sProviderGuid)
+		case "TimeCreated":
+			n.xmlAttr(e, sc, tag, ` SystemTime="`, sTimeCreated)
+		case "Execution":
+			n.xmlAttr(e, sc, tag, ` ProcessID="`, sExecProcessID)
+			n.xmlAttr(e, sc, tag, ` ThreadID="`, sExecThreadID)
+		case "Security":
+			n.xmlAttr(e, sc, tag, ` UserID="`, sSecurityUserID)
+			n.xmlAttr(e, sc, tag, ` UserId="`, sSecurityUserID)
 		}
 	}
 	for {
@@ -92,6 +100,16 @@ func (n *Normalizer) sysmonXML(e *event.Event, sc *scan, x string) {
 		e.Add(xmlText(name), xmlText(v))
 	}
 	n.index(e, sc)
+}
+
+// xmlAttr sets s from the attribute that starts with prefix (` Name="`) in
+// an element's tag.
+func (n *Normalizer) xmlAttr(e *event.Event, sc *scan, tag, prefix string, s slot) {
+	if _, v, ok := strings.Cut(tag, prefix); ok {
+		if v, _, ok := strings.Cut(v, `"`); ok {
+			n.set(e, sc, s, xmlText(v))
+		}
+	}
 }
 
 // xmlText unescapes XML character and entity references; it allocates only

@@ -157,10 +157,13 @@ func month(s string) int {
 
 // parseCLF reads "10/Oct/2000:13:55:36 -0700".
 func parseCLF(s string) (int64, bool) {
+	if len(s) < 20 {
+		return 0, false
+	}
 	day, ok1 := digits(s, 0, 2)
 	mon := month(s[3:6])
 	year, ok2 := digits(s, 7, 4)
-	if !ok1 || !ok2 || mon == 0 || len(s) < 20 || s[11] != ':' || s[14] != ':' || s[17] != ':' {
+	if !ok1 || !ok2 || mon == 0 || s[11] != ':' || s[14] != ':' || s[17] != ':' {
 		return 0, false
 	}
 	hh, ok3 := digits(s, 12, 2)
