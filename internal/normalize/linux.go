@@ -200,7 +200,8 @@ func (n *Normalizer) syslogLine(e *event.Event, sc *scan, line string) bool {
 // port P", "Received disconnect from IP [port P]:…", "Did not receive
 // identification string from IP", "reverse mapping checking getaddrinfo for
 // H [IP] failed", and pam_unix's "authentication failure; … rhost=IP
-// user=U".
+// user=U". One switch case per message form keeps the forms side by side,
+// hence the length.
 func (n *Normalizer) sshd(e *event.Event, sc *scan, msg string) {
 	if rest, ok := strings.CutPrefix(msg, "message repeated "); ok {
 		if _, inner, ok := strings.Cut(rest, "[ "); ok {

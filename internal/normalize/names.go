@@ -26,8 +26,6 @@ const (
 	sExecProcessID
 	sExecThreadID
 	sSecurityUserID
-	sCorrActivityID
-	sCorrRelatedActivityID
 	sTimeCreated
 	sVersion
 	sTask
@@ -47,7 +45,6 @@ const (
 	sHashes
 	sHash
 	sUser
-	sMessageWin // Message (rendered text in NXLog/OTRF JSON)
 
 	// Derived hash fields (also Zeek files.log's own names).
 	sMD5
@@ -59,34 +56,13 @@ const (
 	sSourceName
 	sProviderNameAlt // ProviderName
 	sHostnameCap     // Hostname
-	sRecordNumber
-	sExecutionProcessID
-	sThreadID
-	sUserID
-	sProviderGuidAlt // ProviderGuid
-	sActivityID
-	sRelatedActivityID
 	sEventTime
 	sTimeGenerated
 
 	// Winlogbeat 7/8 and Elastic Agent.
 	sWinlogEventID
-	sEventCode
 	sWinlogChannel
 	sWinlogProviderName
-	sEventProvider
-	sWinlogProviderGuid
-	sWinlogComputerName
-	sWinlogRecordID
-	sWinlogProcessPID
-	sWinlogThreadID
-	sWinlogUserIdentifier
-	sWinlogVersion
-	sWinlogOpcode
-	sWinlogTask
-	sWinlogKeywords
-	sWinlogActivityID
-	sWinlogRelatedActivityID
 	sAtTimestamp // @timestamp
 	sHostName    // host.name
 	sHostHostname
@@ -95,34 +71,18 @@ const (
 	// Winlogbeat 6 (top-level names).
 	sWLB6EventID // event_id
 	sLogName
-	sSourceNameLower // source_name
-	sComputerName    // computer_name
-	sRecordNumberLower
-	sProcessIDLower // process_id
-	sThreadIDLower  // thread_id
-	sProviderGuidLower
-	sActivityIDLower
-	sUserIdentifier // user.identifier
-	sVersionLower
-	sTaskLower
-	sOpcodeLower
-	sKeywordsLower
+	sComputerName // computer_name
 
 	// syslog, as intake names it, and the Azure Monitor Syslog table.
 	sFacility
-	sSeverity
 	sPriority
 	sHostname // hostname
 	sProgram
 	sPID
-	sMsgID
 	sMessage
 	sSenderIP
 	sSyslogMessage
-	sProcessName
 	sHostNameAzure // HostName
-	sFacilityAzure // Facility
-	sSeverityLevel
 
 	// Linux derived fields.
 	sSourceIP
@@ -134,7 +94,6 @@ const (
 	sSudoPWD
 	sSudoCOMMAND
 	sType      // type
-	sAuditMsg  // msg
 	sAuditNode // node
 
 	// Zeek.
@@ -145,13 +104,8 @@ const (
 	sWriteTs
 	sUID
 	sIDOrigH
-	sIDOrigP
-	sIDRespH
-	sIDRespP
 	sIDOrigHU // id_orig_h
-	sIDOrigPU
 	sIDRespHU
-	sIDRespPU
 	sQuery
 	sQtypeName
 	sAnswers
@@ -168,9 +122,6 @@ const (
 	sSuriEventType // event_type
 	sFlowID
 	sSrcIP
-	sSrcPort
-	sDestIP
-	sDestPort
 	sTimestamp
 	sDNSRRName
 	sDNSRRType
@@ -203,7 +154,6 @@ const (
 	sScBytes
 	sCsReferer
 	sCsUserAgent
-	sCsCookie
 	sW3CUserAgent // cs(User-Agent)
 	sW3CReferer
 	sW3CCookie
@@ -216,14 +166,11 @@ const (
 	sDevID
 	sDevName
 	sLogID
-	sSubtype
 	sFortiEventTime // eventtime
 	sSrcIPForti     // srcip
 	sDstIPForti
 	sSrcPortForti
 	sDstPortForti
-	sDstIP // dst_ip
-	sDstPort
 
 	// Generic time and host fields.
 	sDatetime
@@ -240,107 +187,67 @@ const (
 
 // slotNames gives each slot its field name.
 var slotNames = [nSlots]string{
-	sEventID:               "EventID",
-	sChannel:               "Channel",
-	sProviderName:          "Provider_Name",
-	sProviderGuid:          "Provider_Guid",
-	sComputer:              "Computer",
-	sEventRecordID:         "EventRecordID",
-	sExecProcessID:         "Execution_ProcessID",
-	sExecThreadID:          "Execution_ThreadID",
-	sSecurityUserID:        "Security_UserID",
-	sCorrActivityID:        "Correlation_ActivityID",
-	sCorrRelatedActivityID: "Correlation_RelatedActivityID",
-	sTimeCreated:           "TimeCreated",
-	sVersion:               "Version",
-	sTask:                  "Task",
-	sOpcode:                "Opcode",
-	sKeywords:              "Keywords",
-	sLevel:                 "Level",
-	sEventType:             "EventType",
-	sUtcTime:               "UtcTime",
-	sImage:                 "Image",
-	sParentImage:           "ParentImage",
-	sNewProcessName:        "NewProcessName",
-	sParentProcessName:     "ParentProcessName",
-	sThreatName:            "ThreatName",
-	sPath:                  "Path",
-	sSignature:             "Signature",
-	sFilename:              "Filename",
-	sHashes:                "Hashes",
-	sHash:                  "Hash",
-	sUser:                  "User",
-	sMessageWin:            "Message",
+	sEventID:           "EventID",
+	sChannel:           "Channel",
+	sProviderName:      "Provider_Name",
+	sProviderGuid:      "Provider_Guid",
+	sComputer:          "Computer",
+	sEventRecordID:     "EventRecordID",
+	sExecProcessID:     "Execution_ProcessID",
+	sExecThreadID:      "Execution_ThreadID",
+	sSecurityUserID:    "Security_UserID",
+	sTimeCreated:       "TimeCreated",
+	sVersion:           "Version",
+	sTask:              "Task",
+	sOpcode:            "Opcode",
+	sKeywords:          "Keywords",
+	sLevel:             "Level",
+	sEventType:         "EventType",
+	sUtcTime:           "UtcTime",
+	sImage:             "Image",
+	sParentImage:       "ParentImage",
+	sNewProcessName:    "NewProcessName",
+	sParentProcessName: "ParentProcessName",
+	sThreatName:        "ThreatName",
+	sPath:              "Path",
+	sSignature:         "Signature",
+	sFilename:          "Filename",
+	sHashes:            "Hashes",
+	sHash:              "Hash",
+	sUser:              "User",
 
 	sMD5:     "md5",
 	sSHA1:    "sha1",
 	sSHA256:  "sha256",
 	sImphash: "imphash",
 
-	sSourceName:         "SourceName",
-	sProviderNameAlt:    "ProviderName",
-	sHostnameCap:        "Hostname",
-	sRecordNumber:       "RecordNumber",
-	sExecutionProcessID: "ExecutionProcessID",
-	sThreadID:           "ThreadID",
-	sUserID:             "UserID",
-	sProviderGuidAlt:    "ProviderGuid",
-	sActivityID:         "ActivityID",
-	sRelatedActivityID:  "RelatedActivityID",
-	sEventTime:          "EventTime",
-	sTimeGenerated:      "TimeGenerated",
+	sSourceName:      "SourceName",
+	sProviderNameAlt: "ProviderName",
+	sHostnameCap:     "Hostname",
+	sEventTime:       "EventTime",
+	sTimeGenerated:   "TimeGenerated",
 
-	sWinlogEventID:           "winlog.event_id",
-	sEventCode:               "event.code",
-	sWinlogChannel:           "winlog.channel",
-	sWinlogProviderName:      "winlog.provider_name",
-	sEventProvider:           "event.provider",
-	sWinlogProviderGuid:      "winlog.provider_guid",
-	sWinlogComputerName:      "winlog.computer_name",
-	sWinlogRecordID:          "winlog.record_id",
-	sWinlogProcessPID:        "winlog.process.pid",
-	sWinlogThreadID:          "winlog.process.thread.id",
-	sWinlogUserIdentifier:    "winlog.user.identifier",
-	sWinlogVersion:           "winlog.version",
-	sWinlogOpcode:            "winlog.opcode",
-	sWinlogTask:              "winlog.task",
-	sWinlogKeywords:          "winlog.keywords",
-	sWinlogActivityID:        "winlog.activity_id",
-	sWinlogRelatedActivityID: "winlog.related_activity_id",
-	sAtTimestamp:             "@timestamp",
-	sHostName:                "host.name",
-	sHostHostname:            "host.hostname",
-	sAgentHostname:           "agent.hostname",
+	sWinlogEventID:      "winlog.event_id",
+	sWinlogChannel:      "winlog.channel",
+	sWinlogProviderName: "winlog.provider_name",
+	sAtTimestamp:        "@timestamp",
+	sHostName:           "host.name",
+	sHostHostname:       "host.hostname",
+	sAgentHostname:      "agent.hostname",
 
-	sWLB6EventID:       "event_id",
-	sLogName:           "log_name",
-	sSourceNameLower:   "source_name",
-	sComputerName:      "computer_name",
-	sRecordNumberLower: "record_number",
-	sProcessIDLower:    "process_id",
-	sThreadIDLower:     "thread_id",
-	sProviderGuidLower: "provider_guid",
-	sActivityIDLower:   "activity_id",
-	sUserIdentifier:    "user.identifier",
-	sVersionLower:      "version",
-	sTaskLower:         "task",
-	sOpcodeLower:       "opcode",
-	sKeywordsLower:     "keywords",
+	sWLB6EventID:  "event_id",
+	sLogName:      "log_name",
+	sComputerName: "computer_name",
 
 	sFacility:      "facility",
-	sSeverity:      "severity",
 	sPriority:      "priority",
 	sHostname:      "hostname",
 	sProgram:       "program",
 	sPID:           "pid",
-	sMsgID:         "msgid",
 	sMessage:       "message",
 	sSenderIP:      "sender_ip",
 	sSyslogMessage: "SyslogMessage",
-	sProcessName:   "ProcessName",
 	sHostNameAzure: "HostName",
-	sFacilityAzure: "Facility",
-	sSeverityLevel: "SeverityLevel",
 
 	sSourceIP:    "SourceIp",
 	sSourcePort:  "SourcePort",
@@ -351,7 +258,6 @@ var slotNames = [nSlots]string{
 	sSudoPWD:     "PWD",
 	sSudoCOMMAND: "COMMAND",
 	sType:        "type",
-	sAuditMsg:    "msg",
 	sAuditNode:   "node",
 
 	sZeekPath:   "_path",
@@ -361,13 +267,8 @@ var slotNames = [nSlots]string{
 	sWriteTs:    "_write_ts",
 	sUID:        "uid",
 	sIDOrigH:    "id.orig_h",
-	sIDOrigP:    "id.orig_p",
-	sIDRespH:    "id.resp_h",
-	sIDRespP:    "id.resp_p",
 	sIDOrigHU:   "id_orig_h",
-	sIDOrigPU:   "id_orig_p",
 	sIDRespHU:   "id_resp_h",
-	sIDRespPU:   "id_resp_p",
 	sQuery:      "query",
 	sQtypeName:  "qtype_name",
 	sAnswers:    "answers",
@@ -383,9 +284,6 @@ var slotNames = [nSlots]string{
 	sSuriEventType:  "event_type",
 	sFlowID:         "flow_id",
 	sSrcIP:          "src_ip",
-	sSrcPort:        "src_port",
-	sDestIP:         "dest_ip",
-	sDestPort:       "dest_port",
 	sTimestamp:      "timestamp",
 	sDNSRRName:      "dns.rrname",
 	sDNSRRType:      "dns.rrtype",
@@ -416,7 +314,6 @@ var slotNames = [nSlots]string{
 	sScBytes:       "sc-bytes",
 	sCsReferer:     "cs-referer",
 	sCsUserAgent:   "cs-user-agent",
-	sCsCookie:      "cs-cookie",
 	sW3CUserAgent:  "cs(User-Agent)",
 	sW3CReferer:    "cs(Referer)",
 	sW3CCookie:     "cs(Cookie)",
@@ -428,14 +325,11 @@ var slotNames = [nSlots]string{
 	sDevID:          "devid",
 	sDevName:        "devname",
 	sLogID:          "logid",
-	sSubtype:        "subtype",
 	sFortiEventTime: "eventtime",
 	sSrcIPForti:     "srcip",
 	sDstIPForti:     "dstip",
 	sSrcPortForti:   "srcport",
 	sDstPortForti:   "dstport",
-	sDstIP:          "dst_ip",
-	sDstPort:        "dst_port",
 
 	sDatetime:        "datetime",
 	sEventTimeLower:  "eventTime",

@@ -16,6 +16,13 @@ import (
 // the text, no XML tree.
 func (n *Normalizer) sysmonXML(e *event.Event, sc *scan, x string) {
 	sys, data, _ := strings.Cut(x, "<EventData")
+	n.xmlSystem(e, sc, sys)
+	xmlData(e, data)
+	n.index(e, sc)
+}
+
+// xmlSystem reads the <System> elements and attributes.
+func (n *Normalizer) xmlSystem(e *event.Event, sc *scan, sys string) {
 	for {
 		i := strings.IndexByte(sys, '<')
 		if i < 0 {
@@ -71,6 +78,10 @@ func (n *Normalizer) sysmonXML(e *event.Event, sc *scan, x string) {
 			n.xmlAttr(e, sc, tag, ` UserId="`, sSecurityUserID)
 		}
 	}
+}
+
+// xmlData adds one field per <Data Name="…">value</Data>.
+func xmlData(e *event.Event, data string) {
 	for {
 		_, rest, ok := strings.Cut(data, `<Data Name="`)
 		if !ok {
@@ -99,7 +110,6 @@ func (n *Normalizer) sysmonXML(e *event.Event, sc *scan, x string) {
 		}
 		e.Add(xmlText(name), xmlText(v))
 	}
-	n.index(e, sc)
 }
 
 // xmlAttr sets s from the attribute that starts with prefix (` Name="`) in

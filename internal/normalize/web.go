@@ -64,6 +64,18 @@ func (n *Normalizer) accessLog(e *event.Event, sc *scan, line string) string {
 		}
 	}
 
+	n.setAccess(e, sc, accessRecord{host, user, req, status, size, referer, agent, vhost})
+	return stamp
+}
+
+// accessRecord is an access log line split into its parts.
+type accessRecord struct {
+	host, user, req, status, size, referer, agent, vhost string
+}
+
+// setAccess sets the webserver fields of an access log record.
+func (n *Normalizer) setAccess(e *event.Event, sc *scan, r accessRecord) {
+	host, user, req, status, size, referer, agent, vhost := r.host, r.user, r.req, r.status, r.size, r.referer, r.agent, r.vhost
 	n.set(e, sc, sCIP, host)
 	if user != "-" && user != "" {
 		n.set(e, sc, sCsUsername, user)
@@ -86,7 +98,6 @@ func (n *Normalizer) accessLog(e *event.Event, sc *scan, line string) string {
 		h, _, _ := strings.Cut(vhost, ":")
 		n.set(e, sc, sCsHost, h)
 	}
-	return stamp
 }
 
 // cutQuoted returns the text up to the closing '"' (Apache escapes quotes
