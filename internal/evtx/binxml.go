@@ -224,7 +224,9 @@ func (p *parser) template(off uint32) *template {
 
 // compile appends the ops for the tokens in c[pos:end] up to the end-of-
 // fragment token. inDef says the tokens are a template definition, whose
-// element starts carry a dependency identifier.
+// element starts carry a dependency identifier. It is one switch with a
+// case per token, long but flat: splitting it would only scatter the
+// bounds checks.
 func (p *parser) compile(ops []op, pos, end uint32, inDef bool) ([]op, uint32, error) {
 	c := p.c
 	le := binary.LittleEndian

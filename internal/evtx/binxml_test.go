@@ -597,3 +597,60 @@ func TestStopAndHeader(t *testing.T) {
 		t.Errorf("Stats() = %+v, want 3 records, 2 chunks, 2 templates", s)
 	}
 }
+
+// TestRecordHeaderDamage checks damaged record headers in a chunk whose
+// checksums are right: the records before come out, a warning names the
+// record's offset, and the walk goes on with the next chunk.
+func TestRecordHeaderDamage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		damage  func(b []byte, rec uint32)
+		warning string
+	}{
+		{"trailing size copy", func(b []byte, rec uint32) { b[rec+le.Uint32(b[rec+4:])-4]++ }, "trailing copy"},
+		{"size too large", func(b []byte, rec uint32) { le.PutUint32(b[rec+4:], 60000) }, "does not fit"},
+		{"size too small", func(b []byte, rec uint32) { le.PutUint32(b[rec+4:], 12) }, "does not fit"},
+		{"signature", func(b []byte, rec uint32) { b[rec] = 'x' }, "bad signature"},
+	}
+	for _, tt := range tests {
+		var f fileBuilder
+		var second uint32
+		for ci := range 2 {
+			c := newChunk(uint64(1 + 3*ci))
+			for i := range 3 {
+				start := c.pos()
+				c.record(133_000_000_000_000_000, func() {
+					c.fragment()
+					c.open("Event", false)
+					c.closeStart()
+					c.elem("N", uitoa(uint64(i)))
+					c.end()
+					c.eof()
+				})
+				if ci == 0 && i == 1 {
+					second = start
+				}
+			}
+			if ci == 0 {
+				tt.damage(c.b, second)
+			}
+			f.chunks = append(f.chunks, c.finish())
+		}
+		res := parse(t, f.bytes())
+		var ids []uint64
+		for _, r := range res.recs {
+			ids = append(ids, r.ID)
+		}
+		if !slices.Equal(ids, []uint64{1, 4, 5, 6}) {
+			t.Errorf("%s: record ids %v, want [1 4 5 6]", tt.name, ids)
+		}
+		if len(res.warns) != 1 || res.warns[0].Offset != int64(fileHeaderSize+second) ||
+			!strings.Contains(res.warns[0].Error(), tt.warning) {
+			t.Errorf("%s: warnings %v, want one at offset %d: %s", tt.name, res.warns, fileHeaderSize+second, tt.warning)
+		}
+		if !errors.Is(res.warns[0], res.warns[0].Err) {
+			t.Errorf("%s: the warning does not unwrap to its cause", tt.name)
+		}
+	}
+}

@@ -37,13 +37,15 @@ func realSeeds(f *testing.F) [][]byte {
 
 // checkWalk parses data as a file (with Salvage, so that mutated chunks
 // still reach the BinXml parser) and checks what must hold for any input.
-func checkWalk(t *testing.T, data []byte) {
+// It returns how many records and warnings the walk gave.
+func checkWalk(t *testing.T, data []byte) (records, warnings int) {
 	r, err := NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return
+		return 0, 0
 	}
 	r.Salvage = true
 	err = r.Records(func(rec *Record) error {
+		records++
 		seen := make(map[string]bool, len(rec.Fields))
 		for _, f := range rec.Fields {
 			if f.Name == "" || seen[f.Name] {
@@ -56,6 +58,7 @@ func checkWalk(t *testing.T, data []byte) {
 		}
 		return nil
 	}, func(w *Warning) {
+		warnings++
 		if w.Err == nil || w.Error() == "" {
 			t.Fatalf("warning without a cause: %+v", w)
 		}
@@ -63,6 +66,7 @@ func checkWalk(t *testing.T, data []byte) {
 	if err != nil {
 		t.Fatalf("Records on in-memory data: %v", err)
 	}
+	return records, warnings
 }
 
 // FuzzReader walks whole files: real small ones and generated ones.
@@ -72,7 +76,7 @@ func FuzzReader(f *testing.F) {
 	}
 	f.Add(sampleFile(1, 3))
 	f.Add(sampleFile(2, 1)[:fileHeaderSize+chunkSize+700])
-	f.Fuzz(checkWalk)
+	f.Fuzz(func(t *testing.T, data []byte) { checkWalk(t, data) })
 }
 
 // FuzzChunk fuzzes one chunk's used bytes (header and records): the input
@@ -98,4 +102,59 @@ func FuzzChunk(f *testing.F) {
 		copy(file[fileHeaderSize:], chunk)
 		checkWalk(t, file)
 	})
+}
+
+// TestMutations runs the fuzz checks over a few thousand deterministic
+// mutations of real chunks (flipped bits, bytes set to 0x00 and 0xff,
+// copied runs), so that every test run exercises damaged input.
+func TestMutations(t *testing.T) {
+	t.Parallel()
+	dir := shareddata.Dir(t)
+	header := sampleFile(0, 0)
+	var chunks [][]byte
+	for _, rel := range fuzzSeedFiles {
+		b, err := os.ReadFile(filepath.Join(dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks = append(chunks, b[fileHeaderSize:fileHeaderSize+chunkSize])
+	}
+	seed := uint64(1)
+	rnd := func(n int) int { // xorshift: no dependency on math/rand's versions
+		seed ^= seed << 13
+		seed ^= seed >> 7
+		seed ^= seed << 17
+		return int(seed % uint64(n))
+	}
+	file := make([]byte, fileHeaderSize+chunkSize)
+	var records, warnings int
+	for range 20000 {
+		copy(file, header)
+		src := chunks[rnd(len(chunks))]
+		copy(file[fileHeaderSize:], src)
+		c := file[fileHeaderSize:]
+		used := min(max(int(le.Uint32(src[48:])), chunkHeadSize+1), chunkSize)
+		for k := rnd(6) + 1; k > 0; k-- {
+			p := chunkHeadSize + rnd(used-chunkHeadSize)
+			switch rnd(4) {
+			case 0:
+				c[p] ^= 1 << rnd(8)
+			case 1:
+				c[p] = 0
+			case 2:
+				c[p] = 0xff
+			case 3:
+				q := chunkHeadSize + rnd(used-chunkHeadSize)
+				copy(c[p:min(p+rnd(64), used)], c[q:used])
+			}
+		}
+		n, w := checkWalk(t, file)
+		records += n
+		warnings += w
+	}
+	// Both outcomes must be common, or the mutations test nothing.
+	if records < 50000 || warnings < 20000 {
+		t.Errorf("%d records and %d warnings over 20000 mutated chunks", records, warnings)
+	}
+	t.Logf("%d records and %d warnings over 20000 mutated chunks", records, warnings)
 }
