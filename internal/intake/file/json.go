@@ -120,7 +120,7 @@ func (im *importer) readJSON(br *bufio.Reader) error {
 			return err
 		}
 		if syntax != "" && !text { // go on at the next line
-			if err := s.restOfLine(0); err != nil {
+			if err := s.restOfLine(); err != nil {
 				return im.readErr(err, s.line, s.off)
 			}
 		}
@@ -224,11 +224,10 @@ func (s *jsonScanner) skipSpace() (byte, error) {
 	}
 }
 
-// restOfLine reads up to the end of the line into buf, starting with c
-// (unless 0).
-func (s *jsonScanner) restOfLine(c byte) error {
+// restOfLine reads up to the end of the line into buf, after first.
+func (s *jsonScanner) restOfLine(first ...byte) error {
 	s.buf, s.cut = s.buf[:0], false
-	if c != 0 {
+	for _, c := range first {
 		s.put(c)
 	}
 	for {
