@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+//go:build unix
+
 // Command evtx parses EVTX files with internal/evtx and reports throughput,
 // or prints the records. Run it from the repository root:
 //
