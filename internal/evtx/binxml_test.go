@@ -654,3 +654,33 @@ func TestRecordHeaderDamage(t *testing.T) {
 		}
 	}
 }
+
+// TestEndWithoutCloseStart: an element ended without closing its start tag
+// (damaged data) has an empty value, not the text rendered before it.
+func TestEndWithoutCloseStart(t *testing.T) {
+	t.Parallel()
+	res := parse(t, oneChunk(func(c *chunkBuilder) {
+		c.fragment()
+		c.open("Event", false)
+		c.closeStart()
+		c.open("EventData", false)
+		c.closeStart()
+		c.open("Data", true)
+		c.attr("Name")
+		c.text("First")
+		c.closeStart()
+		c.text("one")
+		c.end()
+		c.open("Data", true)
+		c.attr("Name")
+		c.text("Second")
+		c.end()
+		c.end()
+		c.end()
+		c.eof()
+	}))
+	want := []Field{{"First", "one"}, {"Second", ""}}
+	if len(res.recs) != 1 || !cmp.Equal(want, res.recs[0].Fields) {
+		t.Errorf("records %v, warnings %v; want one with %v", res.recs, res.warns, want)
+	}
+}

@@ -98,7 +98,7 @@ func (r *renderer) open(name string) {
 		r.err = errors.New("binxml: elements nested too deeply")
 		return
 	}
-	e := elem{name: name, role: roleRoot}
+	e := elem{name: name, role: roleRoot, start: int32(len(r.arena))}
 	if d > 0 {
 		parent := &r.stack[d-1]
 		parent.hasChild = true
