@@ -49,7 +49,6 @@ var fixedSize = [32]uint8{
 }
 
 const hexUpper = "0123456789ABCDEF"
-const hexLower = "0123456789abcdef"
 
 // appendValue renders a value of type t held in b (little-endian, as stored)
 // the way evtx_dump renders it. A size that does not fit the type is shown
