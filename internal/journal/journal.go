@@ -28,6 +28,8 @@ type Options struct {
 	// Append fails at once with ErrFull.
 	QueueEvents int
 	Log         *slog.Logger
+
+	noSync bool // fuzzing only: skip fsync, which dominates its time
 }
 
 // ErrClosed is returned by calls on a closed journal or reader.

@@ -71,7 +71,7 @@ func (j *Journal) Reader(name string) (*Reader, error) {
 		if len(segs) > 0 {
 			p = Position{Segment: segs[0].n}
 		}
-		if err := writePosition(j.dir, name, p); err != nil {
+		if err := writePosition(j.dir, name, p, j.opt); err != nil {
 			return nil, fmt.Errorf("journal: reader %s: %w", name, err)
 		}
 	}
@@ -292,7 +292,7 @@ func (r *Reader) Commit(p Position) error {
 	if r.closed {
 		return ErrClosed
 	}
-	if err := writePosition(r.j.dir, r.name, p); err != nil {
+	if err := writePosition(r.j.dir, r.name, p, r.j.opt); err != nil {
 		return fmt.Errorf("journal: reader %s: commit %s: %w", r.name, p, err)
 	}
 	r.j.fullUntil.Store(0) // retention may find room now
@@ -328,7 +328,7 @@ func (j *Journal) DeleteReader(name string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("journal: delete reader %s: %w", name, err)
 	}
-	if err := syncDir(filepath.Join(j.dir, readersDir)); err != nil {
+	if err := syncDir(filepath.Join(j.dir, readersDir), j.opt); err != nil {
 		return fmt.Errorf("journal: delete reader %s: %w", name, err)
 	}
 	return nil
@@ -378,14 +378,14 @@ func readPositions(dir string) ([]readerPos, error) {
 }
 
 // writePosition replaces the position file of name atomically and durably.
-func writePosition(dir, name string, p Position) error {
+func writePosition(dir, name string, p Position, o Options) error {
 	rdir := filepath.Join(dir, readersDir)
 	f, err := os.CreateTemp(rdir, name+".*.tmp")
 	if err != nil {
 		return err
 	}
 	_, err = f.WriteString(p.String() + "\n")
-	if err == nil {
+	if err == nil && !o.noSync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -398,5 +398,5 @@ func writePosition(dir, name string, p Position) error {
 		_ = os.Remove(f.Name()) // reporting err
 		return err
 	}
-	return syncDir(rdir)
+	return syncDir(rdir, o)
 }

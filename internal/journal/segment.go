@@ -69,7 +69,10 @@ func cmpU64(a, b uint64) int {
 }
 
 // syncDir makes entries created, renamed or removed in dir durable.
-func syncDir(dir string) error {
+func syncDir(dir string, o Options) error {
+	if o.noSync {
+		return nil
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -211,7 +214,7 @@ func (j *Journal) recoverTail(from, size int64) (int64, error) {
 		if err := j.f.Truncate(off); err != nil {
 			return 0, fmt.Errorf("truncate segment %d at %d: %w", j.seg, off, err)
 		}
-		if err := unix.Fdatasync(int(j.f.Fd())); err != nil {
+		if err := j.fdatasync(); err != nil {
 			return 0, fmt.Errorf("sync segment %d: %w", j.seg, err)
 		}
 		return off, nil
@@ -225,7 +228,7 @@ func (j *Journal) createSegment(n uint64) error {
 	if err != nil {
 		return fmt.Errorf("create segment %d: %w", n, err)
 	}
-	if err := syncDir(j.dir); err != nil {
+	if err := syncDir(j.dir, j.opt); err != nil {
 		_ = f.Close() // the error that matters is the one returned
 		return fmt.Errorf("create segment %d: sync directory: %w", n, err)
 	}

@@ -160,7 +160,7 @@ func (j *Journal) flush() error {
 		return fmt.Errorf("journal: write segment %d: %w", j.seg, err)
 	}
 	j.syncs.Add(1)
-	if err := unix.Fdatasync(int(j.f.Fd())); err != nil {
+	if err := j.fdatasync(); err != nil {
 		// After a failed fsync the kernel may have dropped the pages: what
 		// is on disk is unknown. Stop writing; a restart checks the tail.
 		j.broken = fmt.Errorf("journal: sync segment %d failed, appends stop until restart: %w", j.seg, err)
@@ -276,4 +276,11 @@ func (j *Journal) changed() <-chan struct{} {
 	j.notifyMu.Lock()
 	defer j.notifyMu.Unlock()
 	return j.notify
+}
+
+func (j *Journal) fdatasync() error {
+	if j.opt.noSync {
+		return nil
+	}
+	return unix.Fdatasync(int(j.f.Fd()))
 }
