@@ -225,7 +225,7 @@ func (c *csvRecord) next() error {
 type csvColumns struct {
 	names []string
 	ids   []event.FieldID // of names; 0 where a name could not be interned
-	times []int // indexes of columns that may hold the time, best first
+	times []int           // indexes of columns that may hold the time, best first
 	// date and clock are a date column and a time-of-day column, tried
 	// together first; -1 when there are not both.
 	date, clock int
