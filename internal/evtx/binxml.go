@@ -5,6 +5,7 @@ package evtx
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -150,6 +151,9 @@ func (p *parser) record(pos, size uint32) (*Record, error) {
 	if ft == 0 {
 		ft = p.r.sysTime
 	}
+	if id, ok := eventRecordID(p.rec.Fields); ok {
+		p.rec.ID = id
+	}
 	switch {
 	case ft != 0:
 		p.rec.Time = filetimeUnixNano(ft)
@@ -157,6 +161,17 @@ func (p *parser) record(pos, size uint32) (*Record, error) {
 		p.rec.Time = timeCreatedText(p.rec.Fields)
 	}
 	return &p.rec, nil
+}
+
+// eventRecordID returns the System EventRecordID.
+func eventRecordID(fields []Field) (uint64, bool) {
+	for _, f := range fields {
+		if f.Name == "EventRecordID" {
+			id, err := strconv.ParseUint(f.Value, 10, 64)
+			return id, err == nil
+		}
+	}
+	return 0, false
 }
 
 // timeCreatedText returns the TimeCreated field parsed as RFC 3339 (files

@@ -161,9 +161,9 @@ func TestTemplateRecords(t *testing.T) {
 		t.Fatalf("got %d records, want 6", len(res.recs))
 	}
 	for i, rec := range res.recs {
-		id := uint64(i + 1)
-		if rec.ID != id {
-			t.Errorf("record %d: ID %d, want %d", i, rec.ID, id)
+		id := uint64(i + 1) // in the record header
+		if rec.ID != id+1000 {
+			t.Errorf("record %d: ID %d, want the EventRecordID %d", i, rec.ID, id+1000)
 		}
 		if want := filetimeUnixNano(133_000_000_000_000_000 + id); rec.Time != want {
 			t.Errorf("record %d: Time %d, want %d", i, rec.Time, want)
@@ -173,7 +173,7 @@ func TestTemplateRecords(t *testing.T) {
 			{"Provider_Guid", "5770385F-C22A-43E0-BF4C-06F5698FFBD9"},
 			{"EventID", "4624"},
 			{"TimeCreated", ftText(133_000_000_000_000_000 + 1234567)},
-			{"EventRecordID", uitoa(id)},
+			{"EventRecordID", uitoa(id + 1000)},
 			{"Keywords", "0x8020000000000000"},
 			{"Channel", "Security"},
 			{"Computer", "host.example"},

@@ -341,7 +341,9 @@ func sampleFile(nchunks, perChunk int) []byte {
 		c := newChunk(id)
 		var def uint32
 		for range perChunk {
-			vals := append(systemVals(4624, id), vString("alpha "+string(rune('a'+id%26))), vString("beta"))
+			// EventRecordID differs from the header's identifier, as in
+			// exported logs.
+			vals := append(systemVals(4624, id+1000), vString("alpha "+string(rune('a'+id%26))), vString("beta"))
 			c.record(133_000_000_000_000_000+id, func() {
 				c.fragment()
 				def = c.instance(def, c.systemTemplate("A", "B"), vals)

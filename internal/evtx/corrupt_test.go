@@ -3,6 +3,7 @@
 package evtx_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,35 +43,22 @@ func multiChunk(t *testing.T) (data []byte, recs []evtx.Record, chunkOf []int) {
 	return data, recs, chunkOf
 }
 
-// recordChunks finds each record's chunk from the chunk headers' first and
-// last record numbers.
+// recordChunks finds each record's chunk by reading the chunks one at a
+// time.
 func recordChunks(t *testing.T, data []byte, recs []evtx.Record) []int {
 	t.Helper()
 	var out []int
-	for _, rec := range recs {
-		found := -1
-		for c := 0; headerSize+(c+1)*chunkSize <= len(data); c++ {
-			h := data[headerSize+c*chunkSize:]
-			first, last := le64(h[8:]), le64(h[16:])
-			if string(h[:8]) == "ElfChnk\x00" && rec.ID >= first && rec.ID <= last {
-				found = c
-				break
-			}
+	for c := 0; headerSize+(c+1)*chunkSize <= len(data); c++ {
+		one := slices.Concat(data[:headerSize], data[headerSize+c*chunkSize:headerSize+(c+1)*chunkSize])
+		got, _ := readFrom(t, fmt.Sprintf("chunk %d", c), bytes.NewReader(one), int64(len(one)))
+		for range got {
+			out = append(out, c)
 		}
-		if found < 0 {
-			t.Fatalf("record %d is in no chunk's range", rec.ID)
-		}
-		out = append(out, found)
+	}
+	if len(out) != len(recs) {
+		t.Fatalf("the chunks read one by one hold %d records, the file %d", len(out), len(recs))
 	}
 	return out
-}
-
-func le64(b []byte) uint64 {
-	var v uint64
-	for i := 7; i >= 0; i-- {
-		v = v<<8 | uint64(b[i])
-	}
-	return v
 }
 
 // writeTemp writes data to a file in t.TempDir.

@@ -28,11 +28,12 @@ var ErrNotEVTX = errors.New("evtx: not an EVTX file (no ElfFile signature)")
 
 // Record is one event record, rendered to fields.
 //
-// ID is the identifier in the record header, which is the EventRecordID
-// the event was logged with, except in logs exported from another (wevtutil
-// epl, Event Viewer "Save as"), where the header counts from 1 and the
-// EventRecordID field keeps the original. Time is when the record was
-// written; some real files hold 0 there, and then Time is the System
+// ID is the System EventRecordID, or the identifier in the record header
+// when the event has none. The two are equal except in logs exported from
+// another (wevtutil epl, Event Viewer "Save as"), where the header counts
+// from 1 and EventRecordID keeps the original; warnings name records by the
+// header identifier. Time is when the record was written (header FILETIME);
+// some real files hold 0 there, and then Time is the System
 // TimeCreated (0 when that is missing too). For forwarded events the two
 // differ: TimeCreated is when the event happened at its source.
 //
@@ -52,7 +53,7 @@ var ErrNotEVTX = errors.New("evtx: not an EVTX file (no ElfFile signature)")
 // UserData, from the element inside UserData (LogFileCleared_Channel); a
 // path still taken gets a suffix _2, _3….
 type Record struct {
-	ID     uint64  // record identifier from the record header (see below)
+	ID     uint64  // EventRecordID (see below)
 	Time   int64   // record header FILETIME as Unix nanoseconds, UTC (see below)
 	Fields []Field // in document order; names are unique within a record
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,9 +32,15 @@ func readAll(tb testing.TB, path string) ([]evtx.Record, []*evtx.Warning) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r, err := evtx.NewReader(f, fi.Size())
+	return readFrom(tb, path, f, fi.Size())
+}
+
+// readFrom parses what r holds and returns copies of its records.
+func readFrom(tb testing.TB, name string, ra io.ReaderAt, size int64) ([]evtx.Record, []*evtx.Warning) {
+	tb.Helper()
+	r, err := evtx.NewReader(ra, size)
 	if err != nil {
-		tb.Fatalf("NewReader(%s): %v", path, err)
+		tb.Fatalf("NewReader(%s): %v", name, err)
 	}
 	var recs []evtx.Record
 	var warns []*evtx.Warning
@@ -44,7 +51,7 @@ func readAll(tb testing.TB, path string) ([]evtx.Record, []*evtx.Warning) {
 		return nil
 	}, func(w *evtx.Warning) { warns = append(warns, w) })
 	if err != nil {
-		tb.Fatalf("Records(%s): %v", path, err)
+		tb.Fatalf("Records(%s): %v", name, err)
 	}
 	return recs, warns
 }
@@ -100,6 +107,9 @@ func checkRecord(t *testing.T, file string, rec evtx.Record) {
 		if !hasField(rec, name) {
 			t.Errorf("%s: record %d lacks %s: %v", file, rec.ID, name, rec.Fields)
 		}
+	}
+	if v, _ := field(rec, "EventRecordID"); v != strconv.FormatUint(rec.ID, 10) {
+		t.Errorf("%s: record ID %d, EventRecordID field %q", file, rec.ID, v)
 	}
 	seen := make(map[string]bool, len(rec.Fields))
 	for _, f := range rec.Fields {
