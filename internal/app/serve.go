@@ -61,7 +61,18 @@ func serve(ctx context.Context, c config.Config, env Env, log *slog.Logger) erro
 	buildInfo.WithLabelValues(Version()).Set(1)
 	reg.MustRegister(buildInfo)
 
+	pl, err := openPipeline(c, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := pl.close(); err != nil {
+			log.Error("closing the journal and event store", "error", err)
+		}
+	}()
+
 	srv, err := web.New(web.Options{
+		Events: pl.events, Sources: pl.registry.Snapshot,
 		Auth: authSvc, Audit: db, Catalog: cat, Health: db.Ping, Log: log.With("component", "web"),
 		Registry: reg, Version: Version(), StoreKind: string(db.Dialect()), BaseURL: c.BaseURL,
 		MaxBodyBytes: c.HTTP.MaxBodyBytes, TrustedProxies: trustedProxies(c), MetricsToken: c.Metrics.Token.Reveal(),
@@ -130,6 +141,7 @@ func serve(ctx context.Context, c config.Config, env Env, log *slog.Logger) erro
 		}
 		return nil
 	})
+	g.Go(func() error { return pl.run(gctx, c.HTTP.ShutdownGrace.D()) })
 	g.Go(func() error {
 		t := time.NewTicker(sweepEvery)
 		defer t.Stop()

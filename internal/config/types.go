@@ -4,9 +4,9 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
-	"log/slog"
 	"time"
 
 	"go.yaml.in/yaml/v3"
