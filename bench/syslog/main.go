@@ -19,6 +19,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -33,6 +34,8 @@ import (
 	"github.com/koban-csirt/koban/internal/event"
 	"github.com/koban-csirt/koban/internal/intake"
 	"github.com/koban-csirt/koban/internal/intake/syslog"
+	"github.com/koban-csirt/koban/internal/journal"
+	"github.com/koban-csirt/koban/internal/normalize"
 )
 
 func main() {
@@ -83,13 +86,26 @@ func run(n, conns int, withRsyslog bool, timeout time.Duration) error {
 }
 
 // newSink returns the sink koban's listener feeds in this benchmark, and a
-// function that closes it. For now it only counts (listener and parsing
-// only). Switch it to normalisation + the journal opened in dir to measure
-// intake parsed, normalised and durable.
+// function that closes it: normalisation, then the journal opened in dir,
+// as koban serve runs it (each batch written and fsync'd before the
+// listener reads on). With -sink=discard it only counts (listener and
+// parsing only).
 func newSink(dir string) (event.Sink, func() error) {
-	_ = dir // unused until the journal is plugged in
-	return discard{}, func() error { return nil }
+	if *sinkKind == "discard" {
+		return discard{}, func() error { return nil }
+	}
+	j, err := journal.Open(filepath.Join(dir, "journal"), journal.Options{
+		SegmentBytes: 64 << 20, MaxBytes: 8 << 30, QueueEvents: 100_000,
+		Log: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "journal:", err)
+		os.Exit(1)
+	}
+	return normalize.New().Sink(j), j.Close
 }
+
+var sinkKind = flag.String("sink", "journal", "what the listener feeds: journal (normalise + journal, as koban serve) or discard")
 
 type discard struct{}
 
