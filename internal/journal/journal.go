@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,6 +131,7 @@ func Open(dir string, o Options) (*Journal, error) {
 		_ = lock.Close() // reporting err
 		return nil, fmt.Errorf("journal: open %s: %w", dir, err)
 	}
+	j.removeStaleTemp()
 	go j.run()
 	return j, nil
 }
@@ -211,10 +213,20 @@ func (j *Journal) Append(ctx context.Context, evs []event.Event) error {
 	}
 
 	j.mu.Lock()
+	if j.closed { // closed while encoding: the writer may be gone
+		j.queued -= n
+		j.mu.Unlock()
+		requests.Put(r)
+		return ErrClosed
+	}
 	j.pending = append(j.pending, r)
 	j.mu.Unlock()
 	j.kick()
+	return j.wait(ctx, r)
+}
 
+// wait waits for the writer to finish r, or for ctx to end.
+func (j *Journal) wait(ctx context.Context, r *request) error {
 	select {
 	case <-r.done:
 		err := r.err
@@ -226,7 +238,7 @@ func (j *Journal) Append(ctx context.Context, evs []event.Event) error {
 	for i, p := range j.pending {
 		if p == r {
 			j.pending = append(j.pending[:i], j.pending[i+1:]...)
-			j.queued -= n
+			j.queued -= r.events
 			j.mu.Unlock()
 			requests.Put(r)
 			return fmt.Errorf("journal: append: %w", ctx.Err())
@@ -255,4 +267,22 @@ func (r *request) encode(evs []event.Event, target int) error {
 		evs = evs[k:]
 	}
 	return nil
+}
+
+// removeStaleTemp removes position files that a process died writing:
+// any temp file older than an hour.
+func (j *Journal) removeStaleTemp() {
+	rdir := filepath.Join(j.dir, readersDir)
+	ents, err := os.ReadDir(rdir)
+	if err != nil {
+		return // Reader reports problems with the directory
+	}
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Hour {
+			_ = os.Remove(filepath.Join(rdir, e.Name())) // best effort; it holds nothing needed
+		}
+	}
 }

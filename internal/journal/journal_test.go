@@ -483,3 +483,55 @@ func TestCorruptMiddle(t *testing.T) {
 		t.Errorf("Stats().Corrupt = %d, want 1", c)
 	}
 }
+
+// TestCloseWhileAppending closes the journal under concurrent appends:
+// each Append either succeeds, and its events are there after a reopen,
+// or returns ErrClosed.
+func TestCloseWhileAppending(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	j, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; ; k++ {
+				evs := batch(fmt.Sprint("w", g), k*5, 5)
+				err := j.Append(context.Background(), evs)
+				if errors.Is(err, ErrClosed) {
+					return
+				} else if err != nil {
+					t.Errorf("Append: %v", err)
+					return
+				}
+				mu.Lock()
+				for i := range evs {
+					acked[seqOf(t, &evs[i])] = true
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	waitFor(t, func() bool { return j.Stats().Appended >= 100 })
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	j = open(t, dir, Options{})
+	got := drain(t, reader(t, j, "r"))
+	seen := map[string]bool{}
+	for i := range got {
+		seen[seqOf(t, &got[i])] = true
+	}
+	for k := range acked {
+		if !seen[k] {
+			t.Errorf("acknowledged %s is missing", k)
+		}
+	}
+}

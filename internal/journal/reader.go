@@ -79,7 +79,7 @@ func (j *Journal) Reader(name string) (*Reader, error) {
 }
 
 // Seek moves the reader to p, for instance to the event store's own
-// checkpoint. A position whose segment retention has removed becomes the
+// checkpoint; the zero Position is the start of the journal. A position whose segment retention has removed becomes the
 // start of the oldest segment, with a warning; a position past the end of
 // the journal is an error.
 func (r *Reader) Seek(p Position) error {
@@ -91,9 +91,13 @@ func (r *Reader) Seek(p Position) error {
 		return fmt.Errorf("journal: reader %s: seek %s: %w", r.name, p, err)
 	}
 	if len(segs) > 0 && p.Segment < segs[0].n {
-		r.j.log.Warn("journal: reader position was removed by retention; starting at the oldest segment",
-			"reader", r.name, "position", p.String(), "oldest", segs[0].n)
-		p = Position{Segment: segs[0].n}
+		if p == (Position{}) {
+			p = Position{Segment: segs[0].n} // the start
+		} else {
+			r.j.log.Warn("reader position was removed by retention; starting at the oldest segment",
+				"reader", r.name, "position", p.String(), "oldest", segs[0].n)
+			p = Position{Segment: segs[0].n}
+		}
 	}
 	found := false
 	for _, s := range segs {
@@ -181,7 +185,7 @@ func (r *Reader) read(limit int) ([]event.Event, error) {
 				// The CRC matched, so the writer wrote this: a codec
 				// mismatch, not a disk fault. Skip it loudly.
 				r.j.corrupt.Add(1)
-				r.j.log.Error("journal: record does not decode, skipped", "reader", r.name, "segment", r.pos.Segment, "offset", off, "error", err)
+				r.j.log.Error("record does not decode, skipped", "reader", r.name, "segment", r.pos.Segment, "offset", off, "error", err)
 			}
 			r.pos.Offset += int64(size)
 			fresh = false
@@ -233,7 +237,7 @@ func (r *Reader) unstick(off int64) (bool, error) {
 				return true, nil
 			}
 			r.j.corrupt.Add(1)
-			r.j.log.Warn("journal: corrupt record skipped", "reader", r.name, "segment", r.pos.Segment, "offset", off, "bytes", next-off)
+			r.j.log.Warn("corrupt record skipped", "reader", r.name, "segment", r.pos.Segment, "offset", off, "bytes", next-off)
 			r.pos.Offset = next
 			r.sb.drop()
 			return true, nil
@@ -244,7 +248,7 @@ func (r *Reader) unstick(off int64) (bool, error) {
 	}
 	if !atEnd {
 		r.j.corrupt.Add(1)
-		r.j.log.Warn("journal: corrupt end of segment skipped", "reader", r.name, "segment", r.pos.Segment, "offset", off)
+		r.j.log.Warn("corrupt end of segment skipped", "reader", r.name, "segment", r.pos.Segment, "offset", off)
 	}
 	r.setPos(Position{Segment: r.pos.Segment + 1})
 	return true, nil
@@ -276,7 +280,7 @@ func (r *Reader) open() (bool, error) {
 		if next == 0 {
 			return false, nil
 		}
-		r.j.log.Warn("journal: reader position was removed; going on at the next segment there is",
+		r.j.log.Warn("reader position was removed; going on at the next segment there is",
 			"reader", r.name, "position", r.pos.String(), "segment", next)
 		r.pos = Position{Segment: next}
 	}

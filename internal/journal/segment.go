@@ -155,14 +155,13 @@ func (j *Journal) reconcile(m marker, markerOK bool) error {
 	j.segs = segs
 	last := segs[len(segs)-1].n
 	if j.f == nil || last != j.seg {
-		if j.f != nil {
-			// Read-only use is over; a close error on it loses nothing.
-			_ = j.f.Close()
-			j.f = nil
-		}
 		f, err := os.OpenFile(j.segPath(last), os.O_RDWR, 0)
 		if err != nil {
 			return fmt.Errorf("open segment %d: %w", last, err)
+		}
+		if j.f != nil {
+			// Everything written to it was synced; a close error loses nothing.
+			_ = j.f.Close()
 		}
 		j.f, j.seg = f, last
 	}
@@ -205,12 +204,12 @@ func (j *Journal) recoverTail(from, size int64) (int64, error) {
 		}
 		if ok {
 			j.corrupt.Add(1)
-			j.log.Warn("journal: corrupt record, readers will skip it", "segment", j.seg, "offset", off, "bytes", next-off)
+			j.log.Warn("corrupt record, readers will skip it", "segment", j.seg, "offset", off, "bytes", next-off)
 			off = next
 			continue
 		}
 		j.corrupt.Add(1)
-		j.log.Warn("journal: cut off a partial record left by an interrupted write", "segment", j.seg, "offset", off, "bytes", size-off)
+		j.log.Warn("cut off a partial record left by an interrupted write", "segment", j.seg, "offset", off, "bytes", size-off)
 		if err := j.f.Truncate(off); err != nil {
 			return 0, fmt.Errorf("truncate segment %d at %d: %w", j.seg, off, err)
 		}

@@ -49,7 +49,7 @@ func (j *Journal) run() {
 func (j *Journal) commit(batch []*request) {
 	defer func() {
 		if v := recover(); v != nil {
-			j.log.Error("journal: writer failed", "error", v, "stack", string(debug.Stack()))
+			j.log.Error("writer failed", "error", v, "stack", string(debug.Stack()))
 			j.broken = fmt.Errorf("journal: writer failed: %v", v)
 			j.finish(batch, j.broken)
 		}
@@ -94,7 +94,7 @@ func (j *Journal) admit(batch []*request) []*request {
 	if j.total()+need <= j.opt.MaxBytes {
 		return batch
 	}
-	j.retain(need)
+	j.retain(need, true)
 	room := j.opt.MaxBytes - j.total()
 	k := 0
 	for k < len(batch) && batch[k].size() <= room {
@@ -164,14 +164,14 @@ func (j *Journal) flush() error {
 		// After a failed fsync the kernel may have dropped the pages: what
 		// is on disk is unknown. Stop writing; a restart checks the tail.
 		j.broken = fmt.Errorf("journal: sync segment %d failed, appends stop until restart: %w", j.seg, err)
-		j.log.Error("journal: sync failed, appends stop until restart", "error", err, "segment", j.seg)
+		j.log.Error("sync failed, appends stop until restart", "error", err, "segment", j.seg)
 		return j.broken
 	}
 	j.end += int64(len(j.wbuf))
 	j.segs[len(j.segs)-1].size = j.end
 	j.wbuf = j.wbuf[:0]
 	if err := j.writeMarker(); err != nil {
-		j.log.Warn("journal: marker not written, the next append checks the tail", "error", err)
+		j.log.Warn("marker not written, the next append checks the tail", "error", err)
 	}
 	return nil
 }
@@ -184,9 +184,9 @@ func (j *Journal) rotate() error {
 	}
 	j.segs = append(j.segs, segInfo{n: j.seg})
 	if err := j.writeMarker(); err != nil {
-		j.log.Warn("journal: marker not written, the next append checks the tail", "error", err)
+		j.log.Warn("marker not written, the next append checks the tail", "error", err)
 	}
-	j.retain(j.opt.SegmentBytes)
+	j.retain(j.opt.SegmentBytes, false)
 	return nil
 }
 
@@ -209,12 +209,13 @@ func (j *Journal) finish(batch []*request, err error) {
 
 // retain removes the oldest segments that every named reader has committed
 // past, while the segments and need bytes more would exceed MaxBytes. A
-// reader that holds the oldest segment stops it, loudly: its data is kept
-// and writers get ErrFull instead.
-func (j *Journal) retain(need int64) {
+// reader that holds the oldest segment stops it: its data is kept, and when
+// the journal is full (loud), writers get ErrFull and the reader is named
+// in an error log.
+func (j *Journal) retain(need int64, loud bool) {
 	segs, err := listSegments(j.dir)
 	if err != nil {
-		j.log.Warn("journal: retention skipped", "error", err)
+		j.log.Warn("retention skipped", "error", err)
 		return
 	}
 	if len(segs) == 0 || segs[len(segs)-1].n != j.seg {
@@ -227,22 +228,24 @@ func (j *Journal) retain(need int64) {
 	}
 	readers, err := readPositions(j.dir)
 	if err != nil {
-		j.log.Warn("journal: retention skipped", "error", err)
+		j.log.Warn("retention skipped", "error", err)
 		return
 	}
 	for len(j.segs) > 1 && j.total()+need > j.opt.MaxBytes {
 		s := j.segs[0]
 		for _, rp := range readers {
 			if !pastSegment(rp.pos, s) {
-				j.blocked(rp, s)
+				if loud {
+					j.blocked(rp, s)
+				}
 				return
 			}
 		}
 		if err := os.Remove(j.segPath(s.n)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			j.log.Warn("journal: retention could not remove a segment", "error", err, "segment", s.n)
+			j.log.Warn("retention could not remove a segment", "error", err, "segment", s.n)
 			return
 		}
-		j.log.Debug("journal: removed consumed segment", "segment", s.n, "bytes", s.size)
+		j.log.Debug("removed consumed segment", "segment", s.n, "bytes", s.size)
 		j.segs = j.segs[1:]
 	}
 }
@@ -259,7 +262,7 @@ func (j *Journal) blocked(rp readerPos, s segInfo) {
 		return
 	}
 	j.lastLoud.Store(now)
-	j.log.Error("journal: disk budget used up and a reader has not committed past the oldest segment; appends get ErrFull until it catches up",
+	j.log.Error("disk budget used up and a reader has not committed past the oldest segment; appends get ErrFull until it catches up",
 		"reader", rp.name, "committed", rp.pos.String(), "segment", s.n, "max_bytes", j.opt.MaxBytes)
 }
 
