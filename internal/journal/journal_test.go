@@ -535,3 +535,40 @@ func TestCloseWhileAppending(t *testing.T) {
 		}
 	}
 }
+
+// TestSeekBackAcrossRetention: a reader that sought back behind its
+// committed position may have its segment removed under it; it goes on at
+// the next segment rather than waiting for ever.
+func TestSeekBackAcrossRetention(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	j := open(t, dir, Options{SegmentBytes: 16 << 10, MaxBytes: 64 << 10})
+	r := reader(t, j, "r")
+	for i := range 15 {
+		if err := j.Append(context.Background(), batch("b", i*10, 10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := drain(t, r)
+	if err := r.Commit(r.Position()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Seek(Position{}); err != nil {
+		t.Fatal(err)
+	}
+	if evs, _, err := r.Next(context.Background(), 1); err != nil || seqOf(t, &evs[0]) != seqOf(t, &all[0]) {
+		t.Fatalf("after Seek to the start: %v", err)
+	}
+	for i := 15; i < 28; i++ {
+		if err := j.Append(context.Background(), batch("b", i*10, 10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if segFiles(t, dir)[0].n == 1 {
+		t.Fatal("retention removed nothing")
+	}
+	got := drain(t, r)
+	if len(got) == 0 || seqOf(t, &got[len(got)-1]) != "b/279" {
+		t.Fatalf("read %d events after retention, not up to b/279", len(got))
+	}
+}

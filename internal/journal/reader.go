@@ -244,6 +244,12 @@ func (r *Reader) unstick(off int64) (bool, error) {
 		}
 	}
 	if !final {
+		if _, err := os.Stat(r.j.segPath(r.pos.Segment)); errors.Is(err, fs.ErrNotExist) {
+			// Retention removed it under a reader that had sought back
+			// behind its committed position: go on where data is.
+			r.setPos(Position{Segment: r.pos.Segment + 1})
+			return true, nil
+		}
 		return false, nil // more may come
 	}
 	if !atEnd {
