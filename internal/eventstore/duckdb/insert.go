@@ -114,37 +114,56 @@ func (s *Store) insertTx(ctx context.Context, conn *ddb.Conn, evs []event.Event,
 	return err
 }
 
-// appendDay appends the events at idx to p's table.
+// appendDay appends the events at idx to p's table. The long-tail fields
+// go to the appender as two lists, names and values, which DuckDB turns
+// into the MAP: the driver's MAP path costs a Go map per entry, lists
+// cost one string each.
 func (s *Store) appendDay(ctx context.Context, conn *ddb.Conn, p *partition, evs []event.Event, idx []int) error {
-	a, err := ddb.NewAppender(conn, "", "", p.table)
+	types, err := appendTypes(len(p.order))
 	if err != nil {
 		return err
 	}
-	row := make([]driver.Value, numFixed+len(p.order))
+	a, err := ddb.NewQueryAppender(conn, p.insert, "", types, nil)
+	if err != nil {
+		return err
+	}
+	const nFixed = numFixed + 1 // the map arrives as two lists
+	row := make([]driver.Value, nFixed+len(p.order))
+	// Ids are copied out of the events: cgo may not be handed memory
+	// inside a struct that holds Go pointers.
+	ids := make([]byte, 16*len(idx))
+	var keys, values []any
+	seen := make(map[string]struct{})
 	for n, i := range idx {
 		e := &evs[i]
-		for j := numFixed; j < len(row); j++ {
+		for j := nFixed; j < len(row); j++ {
 			row[j] = nil
 		}
-		var extra ddb.OrderedMap
-		nextra := 0
+		keys, values = keys[:0], values[:0]
+		clear(seen)
 		for _, f := range e.Fields {
 			name := f.ID.Name()
+			if _, dup := seen[name]; dup {
+				continue // a MAP refuses duplicate keys; the first wins
+			}
+			seen[name] = struct{}{}
 			if k, ok := p.pos[name]; ok {
-				row[numFixed+k] = text(f.Value)
+				row[nFixed+k] = text(f.Value)
 				continue
 			}
-			extra.Set(text(name), text(f.Value))
-			nextra++
+			keys = append(keys, text(name))
+			values = append(values, text(f.Value))
 		}
 		raw, rawBin := rawColumns(e.Raw)
-		row[0], row[1], row[2] = e.ID[:], e.Time, e.Received
+		id := ids[16*n : 16*n+16 : 16*n+16]
+		copy(id, e.ID[:])
+		row[0], row[1], row[2] = id, e.Time, e.Received
 		row[3], row[4], row[5] = text(e.Tenant), text(e.Source), text(e.Host)
 		row[6], row[7], row[8] = text(e.Log.Product), text(e.Log.Category), text(e.Log.Service)
 		row[9], row[10], row[11], row[12] = uint16(e.Flags), text(e.Reason), raw, rawBin
-		row[13] = nil
-		if nextra > 0 {
-			row[13] = extra
+		row[13], row[14] = nil, nil
+		if len(keys) > 0 {
+			row[13], row[14] = keys, values
 		}
 		if err := a.AppendRow(row...); err != nil {
 			return errors.Join(err, a.Close())
@@ -154,6 +173,31 @@ func (s *Store) appendDay(ctx context.Context, conn *ddb.Conn, p *partition, evs
 		}
 	}
 	return a.CloseWithCancel(ctx)
+}
+
+// appendTypes returns the appender's column types for a table with n
+// typed columns: the fixed columns with the map as two VARCHAR lists.
+func appendTypes(n int) ([]ddb.TypeInfo, error) {
+	var out []ddb.TypeInfo
+	add := func(t ddb.Type) error {
+		ti, err := ddb.NewTypeInfo(t)
+		out = append(out, ti)
+		return err
+	}
+	var errs []error
+	for _, t := range []ddb.Type{ddb.TYPE_BLOB, ddb.TYPE_BIGINT, ddb.TYPE_BIGINT, ddb.TYPE_VARCHAR, ddb.TYPE_VARCHAR, ddb.TYPE_VARCHAR,
+		ddb.TYPE_VARCHAR, ddb.TYPE_VARCHAR, ddb.TYPE_VARCHAR, ddb.TYPE_USMALLINT, ddb.TYPE_VARCHAR, ddb.TYPE_VARCHAR, ddb.TYPE_BLOB} {
+		errs = append(errs, add(t))
+	}
+	str, err := ddb.NewTypeInfo(ddb.TYPE_VARCHAR)
+	errs = append(errs, err)
+	list, err := ddb.NewListInfo(str)
+	errs = append(errs, err)
+	out = append(out, list, list)
+	for range n {
+		out = append(out, str)
+	}
+	return out, errors.Join(errs...)
 }
 
 // text returns s as valid UTF-8, which DuckDB's VARCHAR requires.

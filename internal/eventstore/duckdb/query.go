@@ -32,47 +32,56 @@ type sub struct {
 }
 
 // subs builds, for each partition q's range touches, a SELECT of sel from
-// it with q's conditions, extra conditions (each with its own arguments)
-// and tail (GROUP BY, ORDER BY …). sel and extra are functions of the
-// partition's compiler so that field references resolve per day.
+// it with q's conditions and tail (GROUP BY, ORDER BY …). sel is a function
+// of the partition's compiler so that field references resolve per day.
 func (s *Store) subs(q search.Query, sel func(c *compiler) (string, error), tail string) ([]sub, error) {
 	var out []sub
 	for _, p := range s.partitionsIn(q.From, q.To) {
-		c := &compiler{s: s, p: p}
-		cols, err := sel(c)
+		x, err := s.sub(p, q, sel, tail)
 		if err != nil {
 			return nil, err
 		}
-		c.b.WriteString(" FROM " + quoteIdent(p.table) + " WHERE tenant = ")
-		c.param(q.Tenant)
-		if !q.From.IsZero() {
-			c.b.WriteString(" AND time >= ")
-			c.param(clampNanos(q.From))
-		}
-		if !q.To.IsZero() {
-			c.b.WriteString(" AND time < ")
-			c.param(clampNanos(q.To))
-		}
-		if q.After != nil {
-			c.b.WriteString(" AND (time < ")
-			c.param(q.After.Time)
-			c.b.WriteString(" OR (time = ")
-			c.param(q.After.Time)
-			c.b.WriteString(" AND id < ")
-			c.param(q.After.ID[:])
-			c.b.WriteString("))")
-		}
-		if q.Where != nil {
-			c.b.WriteString(" AND (")
-			if err := c.where(q.Where); err != nil {
-				return nil, err
-			}
-			c.b.WriteString(")")
-		}
-		c.b.WriteString(tail)
-		out = append(out, sub{sql: "SELECT " + cols + c.b.String(), args: c.args})
+		out = append(out, x)
 	}
 	return out, nil
+}
+
+// sub builds the SELECT of sel from partition p with q's conditions and
+// tail.
+func (s *Store) sub(p *partition, q search.Query, sel func(c *compiler) (string, error), tail string) (sub, error) {
+	c := &compiler{s: s, p: p}
+	cols, err := sel(c)
+	if err != nil {
+		return sub{}, err
+	}
+	c.b.WriteString(" FROM " + quoteIdent(p.table) + " WHERE tenant = ")
+	c.param(q.Tenant)
+	if !q.From.IsZero() {
+		c.b.WriteString(" AND time >= ")
+		c.param(clampNanos(q.From))
+	}
+	if !q.To.IsZero() {
+		c.b.WriteString(" AND time < ")
+		c.param(clampNanos(q.To))
+	}
+	if q.After != nil {
+		c.b.WriteString(" AND (time < ")
+		c.param(q.After.Time)
+		c.b.WriteString(" OR (time = ")
+		c.param(q.After.Time)
+		c.b.WriteString(" AND id < ")
+		c.param(q.After.ID[:])
+		c.b.WriteString("))")
+	}
+	if q.Where != nil {
+		c.b.WriteString(" AND (")
+		if err := c.where(q.Where); err != nil {
+			return sub{}, err
+		}
+		c.b.WriteString(")")
+	}
+	c.b.WriteString(tail)
+	return sub{sql: "SELECT " + cols + c.b.String(), args: c.args}, nil
 }
 
 // union joins subs with sep ("UNION ALL" or "UNION ALL BY NAME"), each in
@@ -95,7 +104,18 @@ func selecting(cols string) func(*compiler) (string, error) {
 	return func(*compiler) (string, error) { return cols, nil }
 }
 
+// key locates an event: its sort key and its day.
+type key struct {
+	time int64
+	id   event.ID
+	p    *partition
+}
+
 // Search returns up to q.Limit events, newest first (by time, then id).
+// Days are disjoint in time, so it asks the newest day first for the keys
+// (time, id) of the page and goes to older days only while the page is not
+// full; then it reads the page's events by key, which reads only the
+// row groups that hold them.
 func (s *Store) Search(ctx context.Context, q search.Query) (search.Page, error) {
 	if err := s.rlock(); err != nil {
 		return search.Page{}, err
@@ -106,24 +126,97 @@ func (s *Store) Search(ctx context.Context, q search.Query) (search.Page, error)
 		limit = DefaultLimit
 	}
 	limit = min(limit, MaxLimit)
-	tail := " ORDER BY time DESC, id DESC LIMIT " + strconv.Itoa(limit+1)
-	subs, err := s.subs(q, selecting("*"), tail)
-	if err != nil || len(subs) == 0 {
-		return search.Page{}, err
+	need := limit + 1
+	ps := s.partitionsIn(q.From, q.To)
+	var keys []key
+	for i := len(ps) - 1; i >= 0 && len(keys) < need; i-- {
+		p := ps[i]
+		if q.After != nil && p.day > dayOf(q.After.Time) {
+			continue
+		}
+		x, err := s.sub(p, q, selecting("time, id"), " ORDER BY time DESC, id DESC LIMIT "+strconv.Itoa(need-len(keys)))
+		if err != nil {
+			return search.Page{}, err
+		}
+		keys, err = s.keys(ctx, x, p, keys)
+		if err != nil {
+			return search.Page{}, fmt.Errorf("eventstore: search: %w", err)
+		}
 	}
-	u, args := union(subs, "UNION ALL BY NAME")
-	evs, err := s.events(ctx, "SELECT * FROM ("+u+")"+tail, args)
+	var pg search.Page
+	if len(keys) > limit {
+		keys = keys[:limit]
+		last := keys[limit-1]
+		pg.Next = &search.Cursor{Time: last.time, ID: last.id}
+	}
+	evs, err := s.fetch(ctx, q.Tenant, keys)
 	if err != nil {
 		return search.Page{}, fmt.Errorf("eventstore: search: %w", err)
 	}
-	var pg search.Page
-	if len(evs) > limit {
-		evs = evs[:limit]
-		last := evs[limit-1]
-		pg.Next = &search.Cursor{Time: last.Time, ID: last.ID}
-	}
 	pg.Events = evs
 	return pg, nil
+}
+
+// keys runs a SELECT time, id query on p and appends its rows to keys.
+func (s *Store) keys(ctx context.Context, x sub, p *partition, keys []key) ([]key, error) {
+	rows, err := s.db.QueryContext(ctx, x.sql, x.args...)
+	if err != nil {
+		return nil, ctxErr(ctx, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		k := key{p: p}
+		var id []byte
+		if err := rows.Scan(&k.time, &id); err != nil {
+			return nil, err
+		}
+		copy(k.id[:], id)
+		keys = append(keys, k)
+	}
+	return keys, ctxErr(ctx, rows.Err())
+}
+
+// fetch reads the events with keys, in the keys' order.
+func (s *Store) fetch(ctx context.Context, tenant string, keys []key) ([]event.Event, error) {
+	byPart := make(map[*partition][]key)
+	var order []*partition
+	for _, k := range keys {
+		if byPart[k.p] == nil {
+			order = append(order, k.p)
+		}
+		byPart[k.p] = append(byPart[k.p], k)
+	}
+	found := make(map[event.ID]event.Event, len(keys))
+	for _, p := range order {
+		ks := byPart[p]
+		lo, hi := ks[0].time, ks[0].time
+		var in strings.Builder
+		args := []any{tenant, nil, nil}
+		for i, k := range ks {
+			lo, hi = min(lo, k.time), max(hi, k.time)
+			if i > 0 {
+				in.WriteString(", ")
+			}
+			in.WriteByte('?')
+			args = append(args, append([]byte(nil), k.id[:]...)) // k holds a pointer: cgo may not see into it
+		}
+		args[1], args[2] = lo, hi
+		evs, err := s.events(ctx, "SELECT * FROM "+quoteIdent(p.table)+
+			" WHERE tenant = ? AND time >= ? AND time <= ? AND id IN ("+in.String()+")", args)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			found[e.ID] = e
+		}
+	}
+	out := make([]event.Event, 0, len(keys))
+	for _, k := range keys {
+		if e, ok := found[k.id]; ok {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // Get returns the event with id in tenant's events.
@@ -133,18 +226,28 @@ func (s *Store) Get(ctx context.Context, tenant string, id event.ID) (event.Even
 	}
 	defer s.mu.RUnlock()
 	q := search.Query{Tenant: tenant, Where: search.Pred{Field: "id", Op: search.Eq, Value: id.String()}}
-	subs, err := s.subs(q, selecting("*"), " LIMIT 1")
+	subs, err := s.subs(q, selecting("time"), " LIMIT 1")
 	if err != nil {
 		return event.Event{}, err
 	}
 	if len(subs) > 0 {
-		u, args := union(subs, "UNION ALL BY NAME")
-		evs, err := s.events(ctx, "SELECT * FROM ("+u+") LIMIT 1", args)
-		if err != nil {
-			return event.Event{}, fmt.Errorf("eventstore: get %s: %w", id, err)
-		}
-		if len(evs) == 1 {
-			return evs[0], nil
+		u, args := union(subs, "UNION ALL")
+		var t int64
+		err := s.db.QueryRowContext(ctx, "SELECT time FROM ("+u+") LIMIT 1", args...).Scan(&t)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return event.Event{}, fmt.Errorf("eventstore: get %s: %w", id, ctxErr(ctx, err))
+		default:
+			if p := s.parts[dayOf(t)]; p != nil {
+				evs, err := s.fetch(ctx, tenant, []key{{time: t, id: id, p: p}})
+				if err != nil {
+					return event.Event{}, fmt.Errorf("eventstore: get %s: %w", id, err)
+				}
+				if len(evs) == 1 {
+					return evs[0], nil
+				}
+			}
 		}
 	}
 	return event.Event{}, fault.New(fault.NotFound, "search.not_found", "id", id.String())

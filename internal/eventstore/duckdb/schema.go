@@ -35,10 +35,33 @@ type partition struct {
 	// fold maps a lower-cased field name to its column when only one
 	// typed field has that lower-case form.
 	fold map[string]string
+	// insert is the appender's INSERT statement (see appendDay).
+	insert string
 }
 
 func newPartition(day int64) *partition {
 	return &partition{day: day, table: tableName(day), cols: map[string]string{}, pos: map[string]int{}, fold: map[string]string{}}
+}
+
+// insertSQL returns the appender's statement for p: the appended columns
+// col1 … in table order, except that the map arrives as two lists.
+func (p *partition) insertSQL() string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + quoteIdent(p.table) + " (id, time, received, tenant, source, host, product, category, service, flags, reason, raw, raw_bin, fields")
+	for _, f := range p.order {
+		b.WriteString(", " + quoteIdent(p.cols[f]))
+	}
+	b.WriteString(") SELECT ")
+	for i := 1; i < numFixed; i++ {
+		b.WriteString("col" + strconv.Itoa(i) + ", ")
+	}
+	k, v := "col"+strconv.Itoa(numFixed), "col"+strconv.Itoa(numFixed+1)
+	b.WriteString("CASE WHEN " + k + " IS NULL THEN NULL ELSE map(" + k + ", " + v + ") END")
+	for i := range p.order {
+		b.WriteString(", col" + strconv.Itoa(numFixed+2+i))
+	}
+	b.WriteString(" FROM appended_data")
+	return b.String()
 }
 
 func (p *partition) add(field, col string) {
@@ -139,6 +162,7 @@ func (s *Store) partition(ctx context.Context, day int64) (*partition, error) {
 		p.add(f, col)
 	}
 	ddl.WriteString(")")
+	p.insert = p.insertSQL()
 	if _, err := s.db.ExecContext(ctx, ddl.String()); err != nil {
 		return nil, err
 	}

@@ -246,6 +246,9 @@ func (s *Store) loadPartitions(ctx context.Context, c *sql.Conn) error {
 			p.add(f, col)
 		}
 	}
+	for _, p := range s.parts {
+		p.insert = p.insertSQL()
+	}
 	return rows.Err()
 }
 

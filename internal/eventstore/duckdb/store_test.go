@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -235,7 +236,9 @@ func TestRoundTripAndGet(t *testing.T) {
 	bad := mk("binary", 5*time.Hour, "CommandLine", "x")
 	bad.Raw = []byte("Shift_JIS \x83\x65\x83\x58\x83\x67 \xff\x00 end")
 	bad.Tenant = "t2"
-	evs = append(evs, bad)
+	odd := mk("odd", 6*time.Hour, "nul", "a\x00b", "", "empty name", "CommandLine", "x\x00y", "long", strings.Repeat("ｘ", 1<<20))
+	odd.Raw = []byte("nul \x00 in raw")
+	evs = append(evs, bad, odd)
 	insert(t, s, "cp", evs...)
 	for _, want := range evs {
 		got, err := s.Get(context.Background(), want.Tenant, want.ID)
@@ -261,6 +264,22 @@ func TestRoundTripAndGet(t *testing.T) {
 	// Tenants do not see each other's events.
 	if n, _ := s.Count(context.Background(), all(nil)); n != int64(len(evs)-1) {
 		t.Errorf("Count for tenant \"\" = %d, want %d", n, len(evs)-1)
+	}
+	// A field named twice (which intake should not produce) keeps its
+	// first value and does not fail the batch.
+	twice := mk("twice", 7*time.Hour)
+	twice.Fields = append(twice.Fields, event.Field{ID: event.MustIntern("Extra"), Value: "1"}, event.Field{ID: event.MustIntern("Extra"), Value: "2"},
+		event.Field{ID: event.MustIntern("Image"), Value: "a"}, event.Field{ID: event.MustIntern("Image"), Value: "b"})
+	insert(t, s, "cp2", twice)
+	got, err := s.Get(context.Background(), "", twice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := got.Lookup("Extra"); v != "1" {
+		t.Errorf("a field named twice: Extra = %q, want the first value", v)
+	}
+	if v, _ := got.Lookup("Image"); v != "a" {
+		t.Errorf("a typed field named twice: Image = %q, want the first value", v)
 	}
 	q := all(search.Text{Value: "shift_jis"})
 	q.Tenant = "t2"
@@ -710,4 +729,99 @@ func TestCancel(t *testing.T) {
 	if _, err := s.Search(ctx, all(nil)); !errors.Is(err, context.Canceled) {
 		t.Errorf("Search with a cancelled context: %v", err)
 	}
+}
+
+func TestSettings(t *testing.T) {
+	t.Parallel()
+	o := testOptions()
+	o.MemoryBytes, o.Threads = 300<<20, 1
+	s := openStore(t, t.TempDir(), o)
+	var mem, threads, autoload string
+	err := s.db.QueryRowContext(context.Background(), `SELECT current_setting('memory_limit'), current_setting('threads')::VARCHAR,
+		current_setting('autoload_known_extensions')::VARCHAR`).Scan(&mem, &threads, &autoload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(mem, "300") || threads != "1" || autoload != "false" {
+		t.Errorf("settings: memory_limit %s, threads %s, autoload %s; want 300 MiB, 1, false", mem, threads, autoload)
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, t.TempDir(), testOptions())
+	ctx := context.Background()
+	x, _ := search.Parse("EventID:4625 OR CommandLine:*x*")
+	done := make(chan struct{})
+	errs := make(chan error, 16)
+	for g := range 3 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				var err error
+				switch g {
+				case 0:
+					_, err = s.Search(ctx, all(x))
+				case 1:
+					_, err = s.CountBy(ctx, all(x), []string{"host", "EventID"}, 5)
+				default:
+					_, err = s.Retain(ctx, day0.Add(24*time.Hour))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for b := range 20 {
+		var evs []event.Event
+		for i := range 50 {
+			evs = append(evs, mk(fmt.Sprintf("c%d-%d", b, i), time.Duration(b)*3*time.Hour+time.Duration(i)*time.Second, "EventID", "4625", "CommandLine", "x"))
+		}
+		insert(t, s, strconv.Itoa(b), evs...)
+	}
+	close(done)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent call: %v", err)
+		}
+	}
+	if n, err := s.Count(ctx, all(nil)); err != nil || n != 1000 {
+		t.Errorf("Count after concurrent inserts = %d, %v", n, err)
+	}
+}
+
+// FuzzQuery runs whatever search.Parse accepts against a store: the SQL
+// it compiles to must run, or the store must refuse it as Invalid.
+func FuzzQuery(f *testing.F) {
+	for _, s := range []string{
+		`EventID:4625 TargetUserName:admin*`, `CommandLine:*mimikatz* OR -Image:"*\cmd.exe"`, `x:/a(b|c)/ bytes:>=10`,
+		`SourceIp:10.0.0.0/8 flags:no_time id:0000000000000000000000000`, `"a'b" host:"x\"y" メッセージ:*失敗*`,
+		`NOT (a OR b) AND raw:*?* reason:*`, `EventID:(1 OR 4688) -user.name:bob`,
+	} {
+		f.Add(s)
+	}
+	s, err := Open(f.TempDir(), testOptions())
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Insert(context.Background(), corpus(), "cp"); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		x, err := search.Parse(text)
+		if err != nil {
+			return
+		}
+		if _, err := s.Count(context.Background(), all(x)); err != nil && !fault.Is(err, fault.Invalid) {
+			t.Fatalf("Count(%q → %s): %v", text, search.Format(x), err)
+		}
+	})
 }
