@@ -319,3 +319,21 @@ func TestSyslogIntoSearch(t *testing.T) {
 		t.Errorf("service counts %v, want 100 sshd events", products)
 	}
 }
+
+// TestPipelineMetrics checks that /metrics publishes the journal's and the
+// intake sources' figures.
+func TestPipelineMetrics(t *testing.T) {
+	s := startServe(t, t.TempDir(), map[string]string{"KOBAN_INTAKE_SYSLOG_UDP": "127.0.0.1:0"})
+	resp, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"koban_journal_bytes ", "koban_journal_reader_lag_bytes{reader=\"eventstore\"}",
+		"koban_intake_events_total{kind=\"syslog-udp\",source=\"syslog-udp\"} 0"} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

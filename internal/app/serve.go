@@ -71,6 +71,8 @@ func serve(ctx context.Context, c config.Config, env Env, log *slog.Logger) erro
 		}
 	}()
 
+	reg.MustRegister(newPipelineCollector(pl))
+
 	srv, err := web.New(web.Options{
 		Events: pl.events, Sources: pl.registry.Snapshot,
 		Auth: authSvc, Audit: db, Catalog: cat, Health: db.Ping, Log: log.With("component", "web"),
