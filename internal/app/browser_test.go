@@ -469,6 +469,10 @@ func searchServer(t *testing.T, evs []event.Event, sources func() []intake.Sourc
 
 const searchPassword = "seven quiet words guard this test"
 
+// settled waits for a search to be shown: the chart drawn (or its message
+// shown) and the page scrolled to its top.
+var settled = until(`(function(){var h=document.getElementById("histogram");return !!h && h.getAttribute("aria-busy")==="false" && window.scrollY===0;})()`)
+
 // until waits for a JavaScript expression to become true.
 func until(expr string, opts ...chromedp.PollOption) chromedp.Action[chromedp.Void] {
 	p := chromedp.Poll[bool](expr, opts...)
@@ -517,6 +521,7 @@ func TestBrowserEventSearch(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("nav-hunting")),
 		chromedp.Click(chromedp.ID("nav-hunting")),
 		chromedp.WaitVisible(chromedp.CSS("#histogram canvas")),
+		settled,
 	)
 	expectText(t, ctx, "search page", "Event search", "Top values", "200 events from")
 	a11y(t, ctx, "search page")
@@ -536,12 +541,28 @@ func TestBrowserEventSearch(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#events-table details.event[open] .fields-table")),
 	)
 	expectText(t, ctx, "expanded event", "TargetUserName", "Raw event as received", `"Computer":"dc01"`)
+	do(t, ctx, "open the event on its own page",
+		chromedp.Click(chromedp.CSS("#events-table details.event[open] a[id^=open-]")),
+		chromedp.WaitVisible(chromedp.ID("back-to-search")),
+	)
+	expectText(t, ctx, "event page", "Event id", "LogonType", `"Computer":"dc01"`)
+	a11y(t, ctx, "event page")
+	do(t, ctx, "back to the search", chromedp.Click(chromedp.ID("back-to-search")), chromedp.WaitVisible(chromedp.CSS("#histogram canvas")))
 
+	// A mark on the window survives htmx swaps but not a page load.
+	marked := func(step string) {
+		t.Helper()
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.kobanMark === 1`)); err != nil || !ok {
+			t.Errorf("%s loaded a whole page instead of swapping the results in with htmx (%v)", step, err)
+		}
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.kobanMark = 1`)); err != nil {
+		t.Fatal(err)
+	}
 	do(t, ctx, "run a query",
 		chromedp.Clear(chromedp.ID("q")),
 		chromedp.SendKeys(chromedp.ID("q"), "EventID:4625 AND host:dc01"),
 		chromedp.Click(chromedp.ID("search-submit")),
-		chromedp.WaitVisible(chromedp.CSS("#histogram canvas")),
 	)
 	want := 0
 	for _, e := range evs {
@@ -549,7 +570,7 @@ func TestBrowserEventSearch(t *testing.T) {
 			want++
 		}
 	}
-	do(t, ctx, "the count of matches", until(`/\b`+strconv.Itoa(want)+` events from/.test(document.getElementById("result-count").textContent)`))
+	do(t, ctx, "the count of matches", until(`/\b`+strconv.Itoa(want)+` events from/.test(document.getElementById("result-count").textContent)`), settled)
 	hosts, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#events-table tr.event-meta td:nth-child(2)")).map(function(td){return td.textContent})`))
 	if err != nil {
 		t.Fatal(err)
@@ -562,18 +583,27 @@ func TestBrowserEventSearch(t *testing.T) {
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "q=EventID") {
 		t.Errorf("after the query the address is %s: the search cannot be bookmarked", loc)
 	}
+	marked("the query")
 
+	// The most common user name among the matches, first in the sidebar.
+	const topUser = `//aside[@id="fields"]//h3[code="TargetUserName"]/following-sibling::ul[1]/li[1]/a`
+	user, err := chromedp.Run(ctx, chromedp.Text(chromedp.Search(topUser)))
+	if err != nil || !strings.HasPrefix(user, "user") {
+		t.Fatalf("top user name in the sidebar: %q %v", user, err)
+	}
 	do(t, ctx, "narrow by a top value",
-		chromedp.Click(chromedp.Search(`//aside[@id="fields"]//a[text()="user0"]`)),
-		until(`document.getElementById("q").value.indexOf('TargetUserName:"user0"') >= 0`),
+		chromedp.Click(chromedp.Search(topUser)),
+		until(`document.getElementById("q").value.indexOf('TargetUserName:"`+user+`"') >= 0`),
+		settled,
 	)
+	marked("choosing a top value")
 	users, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#events-table details.event > summary")).map(function(s){return s.textContent})`))
 	if err != nil || len(users) == 0 {
-		t.Fatalf("after choosing user0: %d rows (%v)", len(users), err)
+		t.Fatalf("after choosing %s: %d rows (%v)", user, len(users), err)
 	}
 	for _, u := range users {
-		if !strings.Contains(u, "TargetUserName=user0") {
-			t.Errorf("after choosing user0 a row says %q", u)
+		if !strings.Contains(u, "TargetUserName="+user+" ") {
+			t.Errorf("after choosing %s a row says %q", user, u)
 		}
 	}
 

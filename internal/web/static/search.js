@@ -25,6 +25,7 @@
   function message(el, text) {
     el.textContent = text;
     el.classList.add("histogram-message");
+    el.setAttribute("aria-busy", "false");
   }
 
   // Axis labels in 24-hour time and year-month-day order, as the table
@@ -73,6 +74,7 @@
       }
     };
     chart = new uPlot(opts, [d.times, d.counts], el);
+    el.setAttribute("aria-busy", "false");
     chart.over.addEventListener("click", function () {
       if (dragged) { dragged = false; return; }
       var i = chart.cursor.idx;
@@ -84,6 +86,7 @@
     var el = root && root.id === "histogram" ? root : (root || document).querySelector && (root || document).querySelector("#histogram");
     if (!el || el.getAttribute("data-drawn") || typeof uPlot === "undefined") { return; }
     el.setAttribute("data-drawn", "1");
+    el.setAttribute("aria-busy", "true");
     if (chart) { chart.destroy(); chart = null; }
     fetch(el.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
