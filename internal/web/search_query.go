@@ -33,6 +33,12 @@ const (
 	inputLayout = "2006-01-02T15:04:05"
 )
 
+// minSearchTime and maxSearchTime bound the times a search may name.
+var (
+	minSearchTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxSearchTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // rangePresets are the relative time ranges the search offers, in order.
 var rangePresets = []struct {
 	Key string
@@ -70,24 +76,33 @@ func parseSearch(v url.Values, now time.Time, loc *time.Location) (searchInput, 
 	}
 	if in.Range == customRange {
 		in.To = now
-		if t := strings.TrimSpace(v.Get("to")); t != "" {
-			to, err := parseInputTime(t, loc)
-			if err != nil {
-				errs = append(errs, fault.InvalidField("to", "events.bad_time", "value", t))
+		bad := map[string]bool{}
+		for _, f := range []struct {
+			name string
+			t    *time.Time
+		}{{"from", &in.From}, {"to", &in.To}} {
+			text := strings.TrimSpace(v.Get(f.name))
+			if text == "" {
+				if f.name == "from" {
+					errs = append(errs, fault.InvalidField("from", "events.from_missing"))
+					bad["from"] = true
+				}
+				continue
 			}
-			in.To = to
-		}
-		switch f := strings.TrimSpace(v.Get("from")); {
-		case f == "":
-			errs = append(errs, fault.InvalidField("from", "events.from_missing"))
-		default:
-			from, err := parseInputTime(f, loc)
-			if err != nil {
-				errs = append(errs, fault.InvalidField("from", "events.bad_time", "value", f))
+			t, err := parseInputTime(text, loc)
+			switch {
+			case err != nil:
+				errs = append(errs, fault.InvalidField(f.name, "events.bad_time", "value", text))
+				bad[f.name] = true
+			case t.Before(minSearchTime) || t.After(maxSearchTime):
+				// Event times are Unix nanoseconds: keep far inside their span.
+				errs = append(errs, fault.InvalidField(f.name, "events.time_out_of_range"))
+				bad[f.name] = true
+			default:
+				*f.t = t
 			}
-			in.From = from
 		}
-		if len(errs) == 0 && !in.From.Before(in.To) {
+		if !bad["from"] && !bad["to"] && !in.From.Before(in.To) {
 			errs = append(errs, fault.InvalidField("to", "events.range_order"))
 		}
 	} else {

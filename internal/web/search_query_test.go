@@ -38,9 +38,11 @@ func TestParseSearch(t *testing.T) {
 			from: time.Date(2026, 11, 21, 10, 0, 0, 5e8, time.UTC), to: time.Date(2026, 11, 21, 16, 0, 0, 0, time.UTC)},
 		{name: "cursor", query: "after=1763805600000000000." + event.NewID(1).String(), rng: "24h", from: now.Add(-24 * time.Hour), to: now, wantCursor: true},
 		{name: "custom without from", query: "range=custom&to=2026-11-22T00:00", errFields: []string{"from"}},
-		{name: "bad times", query: "range=custom&from=yesterday&to=2026-13-01", errFields: []string{"to", "from"}},
+		{name: "bad times", query: "range=custom&from=yesterday&to=2026-13-01", errFields: []string{"from", "to"}},
 		{name: "reversed", query: "range=custom&from=2026-11-22T10:00&to=2026-11-22T09:00", errFields: []string{"to"}},
 		{name: "empty range", query: "range=custom&from=2026-11-22T10:00&to=2026-11-22T10:00", errFields: []string{"to"}},
+		{name: "before 1970", query: "range=custom&from=0001-01-01T00:00&to=2026-11-22T00:00", errFields: []string{"from"}},
+		{name: "far future", query: "range=custom&from=2026-11-22T00:00&to=9999-12-31T23:59:59Z", errFields: []string{"to"}},
 		{name: "unknown preset", query: "range=99y", errFields: []string{"range"}},
 		{name: "bad cursor", query: "after=12.nope", errFields: []string{"after"}},
 		{name: "bad query", query: "q=" + url.QueryEscape(`host:"web01`), errFields: []string{"q"}},
@@ -168,6 +170,9 @@ func FuzzParseSearch(f *testing.F) {
 		}
 		if !in.From.Before(in.To) {
 			t.Fatalf("parseSearch(%q): empty range [%s, %s)", raw, in.From, in.To)
+		}
+		if in.From.Before(minSearchTime) || in.To.After(maxSearchTime) {
+			t.Fatalf("parseSearch(%q): [%s, %s) reaches beyond the times events can have", raw, in.From, in.To)
 		}
 		// Links built from the input read back the same search.
 		back, err := parseSearch(in.values(), now, time.UTC)
