@@ -89,7 +89,8 @@ func TestIDText(t *testing.T) {
 			t.Errorf("ParseID(%q) accepted", bad)
 		}
 	}
-	if DeriveID(5, []byte("k")) != DeriveID(5, []byte("k")) || DeriveID(5, []byte("k")) == DeriveID(5, []byte("l")) {
+	k1, k2, l := DeriveID(5, []byte("k")), DeriveID(5, []byte("k")), DeriveID(5, []byte("l"))
+	if k1 != k2 || k1 == l {
 		t.Error("DeriveID is not a function of its input")
 	}
 }

@@ -46,9 +46,6 @@ func newFramer(r io.Reader, max int) *framer {
 	return &framer{r: r, buf: make([]byte, size), max: max}
 }
 
-// buffered reports whether unread bytes are waiting in the buffer.
-func (f *framer) buffered() bool { return f.end > f.start }
-
 // next returns the next message and, when it was cut, why. The message
 // aliases the framer's buffer until the next call. An error means no
 // message: io.EOF at the end of the stream, a timeout or errLinger (call

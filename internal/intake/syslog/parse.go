@@ -278,7 +278,7 @@ func looksLikeHost(tok string) bool {
 	if tok == "" || tok[0] == '%' || strings.HasSuffix(tok, ":") {
 		return false
 	}
-	return strings.IndexAny(tok, "[]=\"") < 0
+	return !strings.ContainsAny(tok, "[]=\"")
 }
 
 // maxTag bounds the length of a tag; RFC 3164 says 32, senders use more.
