@@ -243,7 +243,7 @@ func run() error {
 		if b.target != "" {
 			target = " (target " + b.target + ")"
 		}
-		fmt.Printf("  %-70s best %8s  runs %s  %s%s\n", b.name, ms(best), strings.Join(times, " "), res, target)
+		fmt.Printf("  %-70s best %8s  runs %s  %s%s  [peak RSS so far %s]\n", b.name, ms(best), strings.Join(times, " "), res, target, peakRSS())
 	}
 	fmt.Printf("peak RSS: %s\n", peakRSS())
 	return nil

@@ -34,7 +34,10 @@
 // CIDR uses koban_ip, a scalar function registered by Open that maps an IPv4
 // or IPv6 text to 16 comparable bytes; numeric comparisons use TRY_CAST to
 // DOUBLE. Histograms bucket the BIGINT nanosecond time by integer division.
-// Every query runs under ctx: cancelling it interrupts DuckDB.
+// Every query is confined to events whose tenant equals the query's Tenant
+// ("" for a single-tenant install), and runs under ctx: cancelling it
+// interrupts DuckDB. Search reads the keys (time, id) of a page newest day
+// first and stops when the page is full, then reads those events' rows.
 //
 // It never deletes single events, never builds SQL from values, and never
 // loads DuckDB extensions from the network. Only internal/app imports it.

@@ -78,6 +78,9 @@ func (s *Store) Insert(ctx context.Context, evs []event.Event, checkpoint string
 	for _, id := range ids {
 		s.dedup.add(id)
 	}
+	for _, p := range parts {
+		p.rows.Add(int64(len(byDay[p.day])))
+	}
 	return nil
 }
 

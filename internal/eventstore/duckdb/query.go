@@ -3,10 +3,12 @@
 package duckdb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -176,7 +178,11 @@ func (s *Store) keys(ctx context.Context, x sub, p *partition, keys []key) ([]ke
 	return keys, ctxErr(ctx, rows.Err())
 }
 
-// fetch reads the events with keys, in the keys' order.
+// fetch reads the events with keys, in the keys' order. Reading all
+// columns costs about a vector of every column per vector of rows a scan
+// touches, so keys close in time (likely in one vector: rows are stored
+// roughly in time order) are read with one time range, and keys far apart
+// each with their own time, which zone maps narrow to a vector or two.
 func (s *Store) fetch(ctx context.Context, tenant string, keys []key) ([]event.Event, error) {
 	byPart := make(map[*partition][]key)
 	var order []*partition
@@ -188,26 +194,35 @@ func (s *Store) fetch(ctx context.Context, tenant string, keys []key) ([]event.E
 	}
 	found := make(map[event.ID]event.Event, len(keys))
 	for _, p := range order {
-		ks := byPart[p]
-		lo, hi := ks[0].time, ks[0].time
-		var in strings.Builder
-		args := []any{tenant, nil, nil}
-		for i, k := range ks {
-			lo, hi = min(lo, k.time), max(hi, k.time)
-			if i > 0 {
-				in.WriteString(", ")
+		ks := slices.Clone(byPart[p])
+		slices.SortFunc(ks, func(a, b key) int { return cmp.Compare(a.time, b.time) })
+		gap := p.vectorSpan()
+		// One query per cluster: DuckDB plans a UNION of many such
+		// SELECT * far slower than it runs them one by one.
+		for i := 0; i < len(ks); {
+			j := i + 1
+			for j < len(ks) && ks[j].time-ks[j-1].time <= gap {
+				j++
 			}
-			in.WriteByte('?')
-			args = append(args, append([]byte(nil), k.id[:]...)) // k holds a pointer: cgo may not see into it
-		}
-		args[1], args[2] = lo, hi
-		evs, err := s.events(ctx, "SELECT * FROM "+quoteIdent(p.table)+
-			" WHERE tenant = ? AND time >= ? AND time <= ? AND id IN ("+in.String()+")", args)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range evs {
-			found[e.ID] = e
+			var q strings.Builder
+			q.WriteString("SELECT * FROM " + quoteIdent(p.table) + " WHERE tenant = ? AND time >= ? AND time <= ? AND id IN (")
+			args := []any{tenant, ks[i].time, ks[j-1].time}
+			for n, k := range ks[i:j] {
+				if n > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteByte('?')
+				args = append(args, append([]byte(nil), k.id[:]...)) // k holds a pointer: cgo may not see into it
+			}
+			q.WriteString(")")
+			evs, err := s.events(ctx, q.String(), args)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range evs {
+				found[e.ID] = e
+			}
+			i = j
 		}
 	}
 	out := make([]event.Event, 0, len(keys))

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +38,20 @@ type partition struct {
 	fold map[string]string
 	// insert is the appender's INSERT statement (see appendDay).
 	insert string
+	// rows counts the table's events (estimated at Open, then counted).
+	rows atomic.Int64
+}
+
+// vectorRows is DuckDB's vector size: the unit in which it reads rows.
+const vectorRows = 2048
+
+// vectorSpan estimates the time a vector of p's rows covers.
+func (p *partition) vectorSpan() int64 {
+	vectors := p.rows.Load() / vectorRows
+	if vectors <= 1 {
+		return dayNanos
+	}
+	return dayNanos / vectors
 }
 
 func newPartition(day int64) *partition {

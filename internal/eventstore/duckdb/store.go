@@ -35,8 +35,12 @@ type Options struct {
 	// MaxBytes: Retain removes the oldest days while the store is larger;
 	// 0 means no limit.
 	MaxBytes int64
-	// MemoryBytes bounds DuckDB's memory (memory_limit); 0 leaves
-	// DuckDB's default (80% of the machine).
+	// MemoryBytes bounds the store's memory: DuckDB's memory_limit (its
+	// buffer pool: cached blocks, hash tables, sorts, which spill to
+	// dir/tmp beyond it) is three fifths of it, leaving the rest for what
+	// DuckDB allocates outside the pool, the Go side and results (measured:
+	// resident memory stays near MemoryBytes). 0 leaves DuckDB's default
+	// (80% of the machine).
 	MemoryBytes int64
 	// Threads bounds DuckDB's worker threads; 0 means one per CPU.
 	Threads int
@@ -102,7 +106,7 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	q.Set("threads", strconv.Itoa(threads))
 	if o.MemoryBytes > 0 {
-		q.Set("memory_limit", strconv.FormatInt(max(o.MemoryBytes>>20, 64), 10)+"MiB")
+		q.Set("memory_limit", strconv.FormatInt(max(o.MemoryBytes/10*6>>20, 64), 10)+"MiB")
 	}
 	conn, err := ddb.NewConnector(path+"?"+q.Encode(), nil)
 	if err != nil {
@@ -246,10 +250,29 @@ func (s *Store) loadPartitions(ctx context.Context, c *sql.Conn) error {
 			p.add(f, col)
 		}
 	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	for _, p := range s.parts {
 		p.insert = p.insertSQL()
 	}
-	return rows.Err()
+	counts, err := c.QueryContext(ctx, `SELECT table_name, estimated_size FROM duckdb_tables()
+		WHERE database_name = current_database() AND schema_name = 'main'`)
+	if err != nil {
+		return err
+	}
+	defer counts.Close()
+	for counts.Next() {
+		var table string
+		var n int64
+		if err := counts.Scan(&table, &n); err != nil {
+			return err
+		}
+		if day, ok := tableDay(table); ok && s.parts[day] != nil {
+			s.parts[day].rows.Store(n)
+		}
+	}
+	return counts.Err()
 }
 
 // Close waits for running calls and closes the database.

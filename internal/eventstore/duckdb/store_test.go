@@ -734,7 +734,7 @@ func TestCancel(t *testing.T) {
 func TestSettings(t *testing.T) {
 	t.Parallel()
 	o := testOptions()
-	o.MemoryBytes, o.Threads = 300<<20, 1
+	o.MemoryBytes, o.Threads = 400<<20, 1
 	s := openStore(t, t.TempDir(), o)
 	var mem, threads, autoload string
 	err := s.db.QueryRowContext(context.Background(), `SELECT current_setting('memory_limit'), current_setting('threads')::VARCHAR,
@@ -742,8 +742,9 @@ func TestSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(mem, "300") || threads != "1" || autoload != "false" {
-		t.Errorf("settings: memory_limit %s, threads %s, autoload %s; want 300 MiB, 1, false", mem, threads, autoload)
+	// memory_limit is three fifths of MemoryBytes: 240 MiB.
+	if !strings.HasPrefix(mem, "240") || threads != "1" || autoload != "false" {
+		t.Errorf("settings: memory_limit %s, threads %s, autoload %s; want 240 MiB, 1, false", mem, threads, autoload)
 	}
 }
 
