@@ -60,7 +60,7 @@ func run() error {
 	seed := flag.Uint64("seed", 1, "random seed")
 	batch := flag.Int("batch", 10_000, "events per Insert")
 	days := flag.Int("days", 7, "days the events span")
-	mem := flag.Int64("mem", 1<<30, "memory limit for DuckDB, bytes")
+	mem := flag.Int64("mem", 1<<30, "the store's MemoryBytes")
 	threads := flag.Int("threads", 0, "DuckDB threads (0: one per CPU)")
 	load := flag.Bool("load", true, "generate and load events (false: query what -dir holds)")
 	keep := flag.Bool("keep", false, "keep the directory afterwards")
@@ -91,7 +91,7 @@ func run() error {
 	ctx := context.Background()
 	start := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
 	end := start.Add(time.Duration(*days) * 24 * time.Hour)
-	fmt.Printf("koban event store benchmark: %d CPUs, GOMAXPROCS %d, DuckDB memory limit %d MiB, %s\n",
+	fmt.Printf("koban event store benchmark: %d CPUs, GOMAXPROCS %d, store MemoryBytes %d MiB, %s\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), *mem>>20, time.Now().UTC().Format(time.RFC3339))
 
 	if *load {

@@ -21,7 +21,9 @@
 // received. Event.Fields come back from the store with typed columns first,
 // in table order, then the map's fields in input order.
 //
-// Idempotence. Insert appends a batch with DuckDB's appender and records the
+// Idempotence. Insert appends a batch with DuckDB's appender (a query
+// appender, so that the long-tail fields arrive as two lists that DuckDB
+// turns into the MAP; the driver's own MAP path is slower) and records the
 // journal checkpoint in the same transaction. It also skips events whose id
 // is among the last Options.Dedup ids it stored (within the batch too); after
 // a restart that memory is refilled from the newest events of the two newest
@@ -29,8 +31,11 @@
 //
 // Queries. search.Expr compiles to parameterised SQL: values and map keys
 // are always parameters; identifiers come only from the known column list.
-// String comparisons ignore case through lower() (skipped when the value
-// has no letters); Regex uses regexp_matches (RE2, checked in Go first);
+// String comparisons ignore case: equality through lower(), contains,
+// prefix and suffix through RE2's (?i) on the quoted literal (faster than
+// lowering every value), wildcards through lower() LIKE; all of it is
+// skipped when the value has no letters with case. Regex uses
+// regexp_matches (RE2, checked in Go first);
 // CIDR uses koban_ip, a scalar function registered by Open that maps an IPv4
 // or IPv6 text to 16 comparable bytes; numeric comparisons use TRY_CAST to
 // DOUBLE. Histograms bucket the BIGINT nanosecond time by integer division.
