@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/koban-csirt/koban/internal/event"
 	"github.com/koban-csirt/koban/internal/fault"
+	"github.com/koban-csirt/koban/internal/i18n"
 	"github.com/koban-csirt/koban/internal/search"
 )
 
@@ -260,6 +262,10 @@ func TestInvalidQueries(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, t.TempDir(), testOptions())
 	insert(t, s, "cp", corpus()...)
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	deep := search.Expr(search.Text{Value: "x"})
 	for range maxExprDepth + 5 {
 		deep = search.Not{X: deep}
@@ -280,8 +286,17 @@ func TestInvalidQueries(t *testing.T) {
 			t.Errorf("Search(%v): %v, want Invalid", x, err)
 		}
 		var f *fault.Error
-		if errors.As(err, &f) && !strings.HasPrefix(f.Msg, "search.") {
-			t.Errorf("Search(%v): message %s is not search.*", x, f.Msg)
+		if errors.As(err, &f) {
+			for _, l := range i18n.Langs {
+				if !cat.Has(l, f.Msg) || !strings.HasPrefix(f.Msg, "search.") {
+					t.Errorf("Search(%v): message %s is not a search.* message in %s", x, f.Msg, l)
+				}
+				for _, a := range cat.Args(l, f.Msg) {
+					if !slices.Contains(f.Args, any(a)) {
+						t.Errorf("Search(%v): message %s uses {%s}, which %v lacks", x, f.Msg, a, f)
+					}
+				}
+			}
 		}
 	}
 }
