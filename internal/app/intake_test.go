@@ -77,22 +77,25 @@ func startChild(t *testing.T, cfgPath string) *child {
 		t.Fatal(err)
 	}
 	c := &child{cmd: cmd, stderr: errb}
-	found := make(chan struct{})
+	type addrs struct{ http, syslog string }
+	found := make(chan addrs, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		var a addrs
+		sent := false
 		for sc.Scan() {
 			line := sc.Text()
 			errb.Write([]byte(line + "\n"))
 			if m := httpIntakeLine.FindStringSubmatch(line); m != nil {
-				c.httpIntake = m[1]
+				a.http = m[1]
 			}
 			if m := syslogTCPLine.FindStringSubmatch(line); m != nil {
-				c.syslogTCP = m[1]
+				a.syslog = m[1]
 			}
-			if c.httpIntake != "" && c.syslogTCP != "" && found != nil {
-				close(found)
-				found = nil
+			if a.http != "" && a.syslog != "" && !sent {
+				found <- a
+				sent = true
 			}
 		}
 	}()
@@ -102,7 +105,8 @@ func startChild(t *testing.T, cfgPath string) *child {
 		pw.Close()
 	})
 	select {
-	case <-found:
+	case a := <-found:
+		c.httpIntake, c.syslogTCP = a.http, a.syslog
 	case <-time.After(60 * time.Second):
 		t.Fatalf("koban serve did not start its listeners within 60s\nstderr: %s", errb)
 	}
@@ -240,12 +244,12 @@ func TestCrashDuringIntake(t *testing.T) {
 		}()
 	}
 	// Let intake run, then kill koban in the middle of it.
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		mu.Lock()
 		n := len(acked)
 		mu.Unlock()
-		if n >= 20_000 || time.Now().After(deadline) {
+		if n >= 10_000 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -324,12 +328,20 @@ func TestSyslogIntoSearch(t *testing.T) {
 // intake sources' figures.
 func TestPipelineMetrics(t *testing.T) {
 	s := startServe(t, t.TempDir(), map[string]string{"KOBAN_INTAKE_SYSLOG_UDP": "127.0.0.1:0"})
-	resp, err := http.Get(s.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// The event store's reader opens as serve starts; give it a moment.
+	var b []byte
+	for range 50 {
+		resp, err := http.Get(s.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if bytes.Contains(b, []byte("koban_journal_reader_lag_bytes")) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
 	for _, want := range []string{"koban_journal_bytes ", "koban_journal_reader_lag_bytes{reader=\"eventstore\"}",
 		"koban_intake_events_total{kind=\"syslog-udp\",source=\"syslog-udp\"} 0"} {
 		if !bytes.Contains(b, []byte(want)) {
