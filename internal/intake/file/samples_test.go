@@ -213,8 +213,8 @@ func TestZeekWRCCDC(t *testing.T) {
 	for _, tsv := range tsvs {
 		name := strings.TrimSuffix(filepath.Base(tsv), ".log.gz")
 		t.Run(name, func(t *testing.T) {
-			if fi, err := os.Stat(tsv); (raceEnabled || testing.Short()) && err == nil && fi.Size() > 100<<10 {
-				t.Skip("large; not with -race or -short")
+			if fi, err := os.Stat(tsv); testing.Short() && err == nil && fi.Size() > 100<<10 {
+				t.Skip("large; not with -short")
 			}
 			types := zeekTypes(t, tsv)
 			ts := &zeekSink{types: types}
@@ -252,7 +252,7 @@ func TestZeekWRCCDC(t *testing.T) {
 			}
 		})
 	}
-	if total != 158_439 && !raceEnabled && !testing.Short() {
+	if total != 158_439 && !testing.Short() {
 		t.Errorf("%d records in all, SOURCES.md counts 158,439", total)
 	}
 }
