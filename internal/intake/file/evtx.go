@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"unicode/utf8"
 
 	"github.com/koban-csirt/koban/internal/evtx"
+	"github.com/koban-csirt/koban/internal/intake"
 )
 
 // maxWarnings bounds the warnings a Summary keeps about one file.
@@ -55,9 +55,9 @@ func (im *importer) readEVTX(br *bufio.Reader, gz bool) error {
 			if i > 0 {
 				raw = append(raw, ',')
 			}
-			raw = appendJSONString(raw, f.Name)
+			raw = intake.AppendJSONString(raw, f.Name)
 			raw = append(raw, ':')
-			raw = appendJSONString(raw, f.Value)
+			raw = intake.AppendJSONString(raw, f.Value)
 		}
 		raw = append(raw, '}')
 		ev.Raw = append([]byte(nil), raw...)
@@ -76,43 +76,6 @@ func (im *importer) readEVTX(br *bufio.Reader, gz bool) error {
 		return fmt.Errorf("file: %s: %w", im.path, err)
 	}
 	return nil
-}
-
-// appendJSONString appends s as a JSON string, escaping only what JSON
-// requires, so that non-ASCII text stays readable; invalid UTF-8 becomes
-// U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && n == 1 {
-				b = append(b, "\ufffd"...)
-			} else {
-				b = append(b, s[i:i+n]...)
-			}
-			i += n
-			continue
-		}
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c == '\n':
-			b = append(b, '\\', 'n')
-		case c == '\r':
-			b = append(b, '\\', 'r')
-		case c == '\t':
-			b = append(b, '\\', 't')
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		default:
-			b = append(b, c)
-		}
-		i++
-	}
-	return append(b, '"')
 }
 
 // countReaderAt records how far into the file reads went, for progress.

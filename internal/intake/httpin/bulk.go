@@ -148,16 +148,16 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request) {
 // bulk and index APIs give it.
 func (h *handler) appendResult(out []byte, it bulkItem) []byte {
 	out = append(out, `{"_index":`...)
-	out = appendString(out, it.index)
+	out = intake.AppendJSONString(out, it.index)
 	out = append(out, `,"_id":`...)
-	out = appendString(out, it.id)
+	out = intake.AppendJSONString(out, it.id)
 	if it.status >= 300 {
 		out = append(out, `,"status":`...)
 		out = strconv.AppendInt(out, int64(it.status), 10)
 		out = append(out, `,"error":{"type":`...)
-		out = appendString(out, it.errType)
+		out = intake.AppendJSONString(out, it.errType)
 		out = append(out, `,"reason":`...)
-		out = appendString(out, it.reason)
+		out = intake.AppendJSONString(out, it.reason)
 		return append(out, "}}"...)
 	}
 	out = append(out, `,"_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":`...)

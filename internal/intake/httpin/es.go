@@ -9,7 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/koban-csirt/koban/internal/intake"
 )
 
 // The Elasticsearch version koban answers as. Shippers read it to choose
@@ -255,7 +256,7 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, kind string, st
 
 // writeError writes koban's own error shape, {"error":"..."}.
 func writeError(w http.ResponseWriter, status int, msg string) {
-	b := append([]byte(`{"error":`), appendString(nil, msg)...)
+	b := append([]byte(`{"error":`), intake.AppendJSONString(nil, msg)...)
 	writeJSON(w, status, append(b, "}\n"...))
 }
 
@@ -288,39 +289,6 @@ func writeJSON(w http.ResponseWriter, status int, b []byte) {
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b) // the client went away: nothing to do
-}
-
-// appendString appends s as a JSON string, invalid UTF-8 replaced.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b = append(b, "\uFFFD"...)
-		} else {
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(b, '"')
 }
 
 // compatibleJSON reports whether the client asked for Elasticsearch's

@@ -696,11 +696,11 @@ func TestAppendString(t *testing.T) {
 		{"日本語", "日本語"}, {"bad\xff\xfe", "bad\uFFFD\uFFFD"}, {"", ""},
 	} {
 		var got string
-		if err := json.Unmarshal(appendString(nil, tt.in), &got); err != nil || got != tt.want {
-			t.Errorf("appendString(%q) = %s, decodes to %q (%v), want %q", tt.in, appendString(nil, tt.in), got, err, tt.want)
+		if err := json.Unmarshal(intake.AppendJSONString(nil, tt.in), &got); err != nil || got != tt.want {
+			t.Errorf("intake.AppendJSONString(%q) = %s, decodes to %q (%v), want %q", tt.in, intake.AppendJSONString(nil, tt.in), got, err, tt.want)
 		}
 	}
-	if diff := cmp.Diff(`"a\u0001"`, string(appendString(nil, "a\x01"))); diff != "" {
+	if diff := cmp.Diff(`"a\u0001"`, string(intake.AppendJSONString(nil, "a\x01"))); diff != "" {
 		t.Error(diff)
 	}
 }

@@ -80,7 +80,7 @@ func (h *handler) ingest(w http.ResponseWriter, r *http.Request) {
 		out = append(out, `{"line":`...)
 		out = strconv.AppendInt(out, int64(rj.line), 10)
 		out = append(out, `,"error":`...)
-		out = appendString(out, rj.err)
+		out = intake.AppendJSONString(out, rj.err)
 		out = append(out, '}')
 	}
 	out = append(out, ']')
