@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/koban-csirt/koban/internal/i18n"
 	"github.com/koban-csirt/koban/internal/intake"
 )
 
@@ -82,7 +83,7 @@ func (s *Server) sources(w http.ResponseWriter, r *http.Request) {
 			PerSecond: strconv.FormatFloat(sn.PerSecond, 'f', 1, 64), Events: groupDigits(sn.Events),
 			Last: d.timeView(sn.LastEvent, now), ParseErrors: groupDigits(sn.ParseErrors),
 			Dropped: groupDigits(sn.Dropped), Rejected: groupDigits(sn.Rejected),
-			LastProblem: safeLine(sn.LastProblem, 500), HostCount: len(sn.Hosts)}
+			LastProblem: s.problemText(d.Lang, sn.LastProblem), HostCount: len(sn.Hosts)}
 		if sn.Events > 0 {
 			v.ErrorRate = strconv.FormatFloat(100*float64(sn.ParseErrors)/float64(sn.Events), 'f', 2, 64)
 		}
@@ -154,4 +155,14 @@ func groupDigits(n int64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// problemText shows a source's last problem: listeners record a message id
+// of the catalogue, shown in the viewer's language; anything else is shown
+// as it is.
+func (s *Server) problemText(l i18n.Lang, problem string) string {
+	if problem != "" && s.cat.Has(l, problem) {
+		return s.cat.T(l, problem)
+	}
+	return safeLine(problem, 500)
 }

@@ -102,14 +102,15 @@ func TestSourcesFromRegistry(t *testing.T) {
 func TestSourcesJapaneseAndNav(t *testing.T) {
 	e := newEnv(t, func(o *Options) {
 		o.Sources = func() []intake.SourceSnapshot {
-			return []intake.SourceSnapshot{{Name: "syslog-tcp", Kind: "syslog-tcp", Events: 1,
+			return []intake.SourceSnapshot{{Name: "syslog-tcp", Kind: "syslog-tcp", Events: 1, Rejected: 1, LastProblem: "syslog.problem.address",
 				Hosts: []intake.HostSnapshot{{Host: "fw01", Last: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC), UsualGap: time.Minute, Silent: true}}}}
 		}
 	})
 	e.user("ana", auth.RoleAnalyst)
 	e.user("vic", auth.RoleViewer)
 	body := bodyOf(t, e.do(req{path: "/sources", session: e.session("ana"), header: map[string]string{"Accept-Language": "ja"}}))
-	for _, want := range []string{"ログの受信元", "1 台のホストからの送信が止まっています。", "2 時間前", "2026-11-22 17:00:00", "停止"} {
+	for _, want := range []string{"ログの受信元", "1 台のホストからの送信が止まっています。", "2 時間前", "2026-11-22 17:00:00", "停止",
+		"intake.syslog.allow にないアドレスからの送信を拒否しました"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("Japanese sources page lacks %q", want)
 		}

@@ -95,7 +95,7 @@ func (l *Listener) flushStream(ctx context.Context, b *batch) {
 			return
 		}
 		if stopCtx != nil && stopCtx.Err() != nil {
-			l.stats.Dropped(b.n, "sink did not take events at shutdown")
+			l.stats.Dropped(b.n, "syslog.problem.shutdown")
 			l.log.Error("events lost at shutdown: the sink did not take them", "error", err, "events", b.n)
 			b.reset()
 			return

@@ -296,7 +296,7 @@ func TestAllowList(t *testing.T) {
 	defer u.Close()
 	write(t, u, "<13>Nov 22 10:00:00 h p: refused")
 	waitFor(t, "a UDP rejection", func() bool { return udp.snapshot().Rejected == 1 })
-	if s := udp.snapshot(); !strings.Contains(s.LastProblem, "address not allowed: 127.0.0.1") {
+	if s := udp.snapshot(); s.LastProblem != "syslog.problem.address" {
 		t.Errorf("last problem %q", s.LastProblem)
 	}
 	if n := len(tcp.sink.events()) + len(udp.sink.events()); n != 0 {
@@ -321,7 +321,7 @@ func TestMaxConnections(t *testing.T) {
 	if _, err := second.Read(make([]byte, 1)); err == nil {
 		t.Error("connection over the limit was not closed")
 	}
-	if s := tl.snapshot(); s.Rejected != 1 || s.LastProblem != "too many connections" {
+	if s := tl.snapshot(); s.Rejected != 1 || s.LastProblem != "syslog.problem.connections" {
 		t.Errorf("rejected %d (%q)", s.Rejected, s.LastProblem)
 	}
 	write(t, first, "<13>Nov 22 10:00:00 h p: still served\n")
@@ -383,7 +383,7 @@ func TestBackpressureUDP(t *testing.T) {
 		write(t, u, "<13>Nov 22 10:00:00 h p: dropped")
 	}
 	waitFor(t, "20 drops", func() bool { return tl.snapshot().Dropped == 20 })
-	if s := tl.snapshot(); s.LastProblem != "sink full" {
+	if s := tl.snapshot(); s.LastProblem != "syslog.problem.journal_full" {
 		t.Errorf("last problem %q", s.LastProblem)
 	}
 	tl.sink.refuse.Store(false)

@@ -41,7 +41,7 @@ func (l *Listener) accept(ctx context.Context) {
 			addr = ta.AddrPort().Addr().Unmap()
 		}
 		if !l.allowed(addr) {
-			l.stats.Rejected("address not allowed: " + addr.String())
+			l.stats.Rejected("syslog.problem.address")
 			l.limit.log(l.log, slog.LevelWarn, "syslog sender refused: address not allowed", "sender_ip", addr.String())
 			_ = conn.Close() // refused; nothing was read
 			continue
@@ -51,7 +51,7 @@ func (l *Listener) accept(ctx context.Context) {
 			continue
 		} else if reason != "" {
 			l.stats.Rejected(reason)
-			l.limit.log(l.log, slog.LevelWarn, "syslog connection refused: "+reason, "sender_ip", addr.String())
+			l.limit.log(l.log, slog.LevelWarn, "syslog connection refused: too many connections", "sender_ip", addr.String())
 			_ = conn.Close() // refused; nothing was read
 			continue
 		}
@@ -75,7 +75,7 @@ func (l *Listener) track(c net.Conn) string {
 	case l.closed:
 		return errClosing
 	case len(l.conns) >= l.c.MaxConnections:
-		return "too many connections"
+		return "syslog.problem.connections"
 	}
 	l.conns[c] = struct{}{}
 	return ""
@@ -98,7 +98,7 @@ func (l *Listener) serveConn(ctx context.Context, c, raw net.Conn, sender string
 		err := tc.HandshakeContext(hctx)
 		cancel()
 		if err != nil {
-			l.stats.Rejected("TLS handshake failed")
+			l.stats.Rejected("syslog.problem.tls")
 			l.limit.log(l.log, slog.LevelWarn, "syslog TLS handshake failed", "error", err, "sender_ip", sender)
 			return
 		}

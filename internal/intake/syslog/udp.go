@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strings"
 	"time"
 )
 
@@ -87,13 +86,13 @@ func (l *Listener) datagram(u *udpReader, msg []byte, a netip.Addr) {
 		u.lastSender = a.Unmap().String()
 	}
 	if !u.lastAllowed {
-		l.stats.Rejected("address not allowed: " + u.lastSender)
+		l.stats.Rejected("syslog.problem.address")
 		l.limit.log(l.log, slog.LevelWarn, "syslog sender refused: address not allowed", "sender_ip", u.lastSender)
 		return
 	}
 	if u.b == nil {
 		if u.handoff(); u.b == nil {
-			l.stats.Dropped(1, "UDP intake queue full")
+			l.stats.Dropped(1, "syslog.problem.udp_queue_full")
 			l.limit.log(l.log, slog.LevelWarn, "syslog UDP datagrams dropped: every batch is waiting for the sink")
 			return
 		}
@@ -120,20 +119,13 @@ func (l *Listener) appendUDP(ctx context.Context, full <-chan *batch, free chan<
 		case err == nil:
 			l.stats.Accepted(b.events())
 		case isFull(err):
-			l.stats.Dropped(b.n, "sink full")
+			l.stats.Dropped(b.n, "syslog.problem.journal_full")
 			l.limit.log(l.log, slog.LevelWarn, "syslog UDP events dropped: sink full", "error", err)
 		default:
-			l.stats.Dropped(b.n, "sink failed: "+firstLine(err.Error()))
+			l.stats.Dropped(b.n, "syslog.problem.journal_failed")
 			l.limit.log(l.log, slog.LevelError, "syslog UDP events dropped: sink failed", "error", err)
 		}
 		b.reset()
 		free <- b
 	}
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
