@@ -55,13 +55,11 @@ func newGen(seed uint64, from, to time.Time, n int) *gen {
 			g.images = append(g.images, dir+exe)
 		}
 	}
-	for _, p := range []string{`C:\Program Files\Google\Chrome\Application\chrome.exe`, `C:\Program Files\Microsoft Office\root\Office16\OUTLOOK.EXE`,
+	g.images = append(g.images, []string{`C:\Program Files\Google\Chrome\Application\chrome.exe`, `C:\Program Files\Microsoft Office\root\Office16\OUTLOOK.EXE`,
 		`C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE`, `C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE`,
 		`C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe`, `C:\Program Files\Mozilla Firefox\firefox.exe`,
 		`C:\Program Files\7-Zip\7z.exe`, `C:\Program Files\Git\cmd\git.exe`, `C:\Program Files\nodejs\node.exe`,
-		`C:\Program Files\Microsoft VS Code\Code.exe`, `C:\Program Files\Zoom\bin\Zoom.exe`, `C:\Program Files\Slack\slack.exe`} {
-		g.images = append(g.images, p)
-	}
+		`C:\Program Files\Microsoft VS Code\Code.exe`, `C:\Program Files\Zoom\bin\Zoom.exe`, `C:\Program Files\Slack\slack.exe`}...)
 	for i := range 150 {
 		g.images = append(g.images, fmt.Sprintf(`C:\Users\%s\AppData\Local\Temp\setup_%d.exe`, g.users[10+i*7], i))
 	}
