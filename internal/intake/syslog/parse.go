@@ -209,6 +209,13 @@ func ciscoSeq(s string) int {
 // parse3164 reads an RFC 3164 message after its PRI, with the variants
 // real devices send: [host] [seq:] [*]time[:] [host] [:] [tag[pid]:] msg.
 func (p *parser) parse3164(r string) {
+	// Apache's error log and others: "[Sun Dec 04 04:47:44 2005] [notice] …".
+	if st, n := bracketTime(r); n > 0 {
+		p.recognised = true
+		p.setTime(st, r[1:n-1])
+		p.add(fieldMessage, skipSpaces(r[n:]))
+		return
+	}
 	st, n := anyTime(r, 0, p.received)
 	if n == 0 {
 		m := ciscoSeq(r)
@@ -219,7 +226,7 @@ func (p *parser) parse3164(r string) {
 		}
 		// A host before the time, as Cisco sends with its origin id or
 		// when a relay wrote the sender's address first.
-		if tok, after := token(r[m:]); n == 0 && tok != "" && after != "" && tok[0] != '%' {
+		if tok, after := token(r[m:]); n == 0 && tok != "" && after != "" && tok[0] != '%' && tok[0] != '[' {
 			k := ciscoSeq(after)
 			if st, n = anyTime(after, k, p.received); n > 0 {
 				p.host = strings.TrimSuffix(tok, ":")
@@ -270,6 +277,29 @@ func (p *parser) parse3164(r string) {
 			p.setFortiGate(fg)
 		}
 	}
+}
+
+// bracketTime reads "[Www Mmm dd hh:mm:ss yyyy]" at the start of s (no
+// zone: UTC, as elsewhere) and returns the time and the bytes used,
+// brackets included (0: none).
+func bracketTime(s string) (stamp, int) {
+	if len(s) < 6 || s[0] != '[' || s[4] != ' ' {
+		return stamp{}, 0
+	}
+	switch s[1:4] {
+	case "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun":
+	default:
+		return stamp{}, 0
+	}
+	end := strings.IndexByte(s, ']')
+	if end < 0 || end > 40 {
+		return stamp{}, 0
+	}
+	t, err := time.Parse("Mon Jan _2 15:04:05 2006", s[1:end])
+	if err != nil || t.Year() < minYear || t.Year() > maxYear {
+		return stamp{}, 0
+	}
+	return stamp{ns: t.UnixNano(), valid: true}, end + 1
 }
 
 // looksLikeHost reports whether the token after a 3164 time is a hostname
