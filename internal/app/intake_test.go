@@ -327,7 +327,8 @@ func TestSyslogIntoSearch(t *testing.T) {
 // TestPipelineMetrics checks that /metrics publishes the journal's and the
 // intake sources' figures.
 func TestPipelineMetrics(t *testing.T) {
-	s := startServe(t, t.TempDir(), map[string]string{"KOBAN_INTAKE_SYSLOG_UDP": "127.0.0.1:0"})
+	dir := t.TempDir()
+	s := startServe(t, dir, map[string]string{"KOBAN_INTAKE_SYSLOG_UDP": "127.0.0.1:0"})
 	// The event store's reader opens as serve starts; give it a moment.
 	var b []byte
 	for range 50 {
@@ -341,6 +342,11 @@ func TestPipelineMetrics(t *testing.T) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// No event has arrived and nobody searched: the event store is not
+	// opened (it costs tens of megabytes of memory).
+	if _, err := os.Stat(filepath.Join(dir, "events")); !os.IsNotExist(err) {
+		t.Errorf("the event store was opened with nothing to store: %v", err)
 	}
 	for _, want := range []string{"koban_journal_bytes ", "koban_journal_reader_lag_bytes{reader=\"eventstore\"}",
 		"koban_intake_events_total{kind=\"syslog-udp\",source=\"syslog-udp\"} 0"} {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/koban-csirt/koban/internal/config"
 	"github.com/koban-csirt/koban/internal/event"
+	"github.com/koban-csirt/koban/internal/eventstore"
 	"github.com/koban-csirt/koban/internal/eventstore/duckdb"
 	"github.com/koban-csirt/koban/internal/intake"
 	"github.com/koban-csirt/koban/internal/intake/httpin"
@@ -38,7 +39,7 @@ type pipeline struct {
 	c        config.Config
 	log      *slog.Logger
 	journal  *journal.Journal
-	events   *duckdb.Store
+	events   *lazyEvents
 	registry *intake.Registry
 	sink     event.Sink
 }
@@ -74,10 +75,14 @@ func openPipeline(c config.Config, log *slog.Logger) (*pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	es, err := openEvents(c, log)
-	if err != nil {
-		j.Close()
-		return nil, err
+	es := &lazyEvents{open: func() (eventstore.Store, error) { return openEvents(c, log) }}
+	// A store that holds events opens now, so that a broken one stops koban
+	// at start; a new one waits for its first events or search.
+	if entries, _ := os.ReadDir(eventsDir(c)); len(entries) > 0 {
+		if _, err := es.store(); err != nil {
+			j.Close()
+			return nil, err
+		}
 	}
 	return &pipeline{
 		c: c, log: log, journal: j, events: es, registry: intake.NewRegistry(),
@@ -148,10 +153,17 @@ func (p *pipeline) consume(ctx context.Context, draining <-chan struct{}) error 
 		return err
 	}
 	defer r.Close()
-	if err := p.seekCheckpoint(ctx, r); err != nil {
-		return err
+	// The store's own checkpoint says where to resume; a store not yet
+	// open is opened when the journal first has events for it.
+	seeked := false
+	if p.events.opened() != nil {
+		if err := p.seekCheckpoint(ctx, r, r.Position()); err != nil {
+			return err
+		}
+		seeked = true
 	}
 	for {
+		before := r.Position()
 		wctx, cancel := context.WithCancel(ctx)
 		drainingNow := false
 		select {
@@ -180,6 +192,13 @@ func (p *pipeline) consume(ctx context.Context, draining <-chan struct{}) error 
 				continue // draining began while waiting
 			}
 			return fmt.Errorf("journal: %w", err)
+		}
+		if !seeked {
+			if err := p.seekCheckpoint(ctx, r, before); err != nil {
+				return err
+			}
+			seeked = true
+			continue // read again from where the store says
 		}
 		if err := p.insert(ctx, evs, pos); err != nil {
 			if ctx.Err() != nil {
@@ -324,13 +343,15 @@ func prefixes(list []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-func (p *pipeline) seekCheckpoint(ctx context.Context, r *journal.Reader) error {
+// seekCheckpoint moves r to the event store's checkpoint, or to fallback
+// when the store has none (it is new).
+func (p *pipeline) seekCheckpoint(ctx context.Context, r *journal.Reader, fallback journal.Position) error {
 	cp, err := p.events.Checkpoint(ctx)
 	if err != nil {
 		return fmt.Errorf("event store checkpoint: %w", err)
 	}
 	if cp == "" {
-		return nil
+		return r.Seek(fallback)
 	}
 	pos, err := journal.ParsePosition(cp)
 	if err != nil {
