@@ -162,23 +162,26 @@ func (p *pipeline) consume(ctx context.Context, draining <-chan struct{}) error 
 		}
 		seeked = true
 	}
+	// waitCtx ends when draining begins, so that a reader waiting for new
+	// events looks again in draining mode.
+	waitCtx, stopWait := context.WithCancel(ctx)
+	defer stopWait()
+	go func() {
+		select {
+		case <-draining:
+			stopWait()
+		case <-waitCtx.Done():
+		}
+	}()
 	for {
 		before := r.Position()
-		wctx, cancel := context.WithCancel(ctx)
+		wctx, cancel := waitCtx, context.CancelFunc(func() {})
 		drainingNow := false
 		select {
 		case <-draining:
 			drainingNow = true
-			cancel()
 			wctx, cancel = context.WithTimeout(ctx, drainQuiet)
 		default:
-			go func() {
-				select {
-				case <-draining:
-					cancel()
-				case <-wctx.Done():
-				}
-			}()
 		}
 		evs, pos, err := r.Next(wctx, 5000)
 		cancel()
