@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/koban-csirt/koban/internal/event"
 	"github.com/koban-csirt/koban/internal/intake"
@@ -265,7 +266,7 @@ func (s *jsonScanner) value(c byte) (syntax string, err error) {
 			if err != nil {
 				return "", err
 			}
-			if bytes.IndexByte([]byte(" \t\r\n,]}[{\""), c) >= 0 {
+			if strings.IndexByte(" \t\r\n,]}[{\"", c) >= 0 {
 				s.unread(c)
 				return "", nil
 			}
