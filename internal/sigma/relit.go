@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package sigma
+
+import (
+	"regexp/syntax"
+	"unicode/utf8"
+)
+
+// minPrefilter is the shortest literal worth gating a regular expression
+// on: shorter ones occur in nearly every value.
+const minPrefilter = 3
+
+// maxPrefilters bounds the alternatives a regular expression's prefilter
+// may list.
+const maxPrefilters = 64
+
+// requiredLiterals returns lowered literals at least one of which occurs in
+// every string the expression matches, or nil when it finds none worth
+// using. The matcher's literal scan folds case, so a case-sensitive
+// expression's literals are a valid (wider) gate too.
+func requiredLiterals(expr string) []string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	set, ok := litSet(re.Simplify())
+	if !ok || len(set) == 0 || len(set) > maxPrefilters {
+		return nil
+	}
+	for i, l := range set {
+		if len(l) < minPrefilter {
+			return nil
+		}
+		set[i] = lowerString(l)
+	}
+	return set
+}
+
+// litSet returns a set of literals one of which every match contains.
+func litSet(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			// Folding is what the scan does anyway.
+			return []string{string(re.Rune)}, true
+		}
+		return []string{string(re.Rune)}, true
+	case syntax.OpCapture:
+		return litSet(re.Sub[0])
+	case syntax.OpPlus:
+		return litSet(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return litSet(re.Sub[0])
+		}
+		return nil, false
+	case syntax.OpConcat:
+		// Adjacent literals join into longer ones; then the best child.
+		var best []string
+		found := false
+		var run []rune
+		consider := func(set []string) {
+			if score := setScore(set); !found || score > setScore(best) {
+				best, found = set, true
+			}
+		}
+		for _, s := range re.Sub {
+			if s.Op == syntax.OpLiteral {
+				run = append(run, s.Rune...)
+				continue
+			}
+			if len(run) > 0 {
+				consider([]string{string(run)})
+				run = nil
+			}
+			if set, ok := litSet(s); ok {
+				consider(set)
+			}
+		}
+		if len(run) > 0 {
+			consider([]string{string(run)})
+		}
+		return best, found
+	case syntax.OpAlternate:
+		var all []string
+		for _, s := range re.Sub {
+			set, ok := litSet(s)
+			if !ok {
+				return nil, false
+			}
+			all = append(all, set...)
+			if len(all) > maxPrefilters {
+				return nil, false
+			}
+		}
+		return all, true
+	}
+	return nil, false
+}
+
+// setScore rates a literal set by its shortest literal: a gate is as weak
+// as its most common member.
+func setScore(set []string) int {
+	m := -1
+	for _, l := range set {
+		if n := utf8.RuneCountInString(l); m < 0 || n < m {
+			m = n
+		}
+	}
+	return m
+}
