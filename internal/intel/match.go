@@ -42,8 +42,7 @@ var defaultFieldKinds = FieldKinds{
 	"SourceIp": KindIP, "DestinationIp": KindIP, "IpAddress": KindIP, "SourceAddress": KindIP,
 	"DestAddress": KindIP, "ClientAddress": KindIP, "ClientIP": KindIP, "Address": KindIP,
 	"SourceHostname": KindDomain, "DestinationHostname": KindDomain, "QueryName": KindDomain,
-	"QueryResults": KindHosts,
-	"md5":          KindMD5, "sha1": KindSHA1, "sha256": KindSHA256, "Hashes": KindHashes, "Hash": KindHashes,
+	"QueryResults": KindHosts, "md5": KindMD5, "sha1": KindSHA1, "sha256": KindSHA256, "Hashes": KindHashes, "Hash": KindHashes,
 	// Linux: sshd (SourceIp above), auditd, PAM.
 	"addr": KindIP, "rhost": KindDomain,
 	// Zeek.
@@ -64,8 +63,7 @@ var defaultFieldKinds = FieldKinds{
 	"source.ip": KindIP, "destination.ip": KindIP, "client.ip": KindIP, "server.ip": KindIP,
 	"related.ip": KindHosts, "related.hosts": KindHosts, "related.hash": KindHashes,
 	"dns.question.name": KindDomain, "url.full": KindURL, "url.original": KindURL,
-	"url.domain": KindDomain, "destination.domain": KindDomain, "server.domain": KindDomain,
-	"tls.client.server_name": KindDomain,
+	"url.domain": KindDomain, "destination.domain": KindDomain, "server.domain": KindDomain, "tls.client.server_name": KindDomain,
 	"file.hash.md5": KindMD5, "file.hash.sha1": KindSHA1, "file.hash.sha256": KindSHA256,
 	"process.hash.md5": KindMD5, "process.hash.sha1": KindSHA1, "process.hash.sha256": KindSHA256,
 	"email.from.address": KindEmail, "email.to.address": KindEmail, "email.sender.address": KindEmail,
@@ -186,13 +184,27 @@ func (m *matcher) host(v string) {
 	if h == "" {
 		return
 	}
-	if c := h[0]; c >= '0' && c <= '9' || c == ':' || strings.IndexByte(h, ':') >= 0 {
+	if maybeAddr(h) {
 		if a, err := netip.ParseAddr(h); err == nil {
 			m.addr(a, h)
 			return
 		}
 	}
 	m.domain(h)
+}
+
+// maybeAddr reports whether h may be an address: only digits and dots, or
+// a colon. It saves parsing host names, whose parse error allocates.
+func maybeAddr(h string) bool {
+	if strings.IndexByte(h, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // stripPort returns v without a ":port" ("1.2.3.4:443", "[::1]:80",

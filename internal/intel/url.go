@@ -3,6 +3,7 @@
 package intel
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 
@@ -91,7 +92,7 @@ func appendURLParts(dst []byte, scheme, auth, tail string) ([]byte, urlParts, bo
 	if !ok {
 		return dst[:start], urlParts{}, false
 	}
-	if a, err := netip.ParseAddr(host); err == nil {
+	if a, err := parseAddr(host); err == nil {
 		if a.Is6() && !a.Is4In6() {
 			dst = append(dst, '[')
 			dst = a.AppendTo(dst)
@@ -124,6 +125,17 @@ func appendURLParts(dst []byte, scheme, auth, tail string) ([]byte, urlParts, bo
 	}
 	return dst, p, true
 }
+
+// parseAddr is netip.ParseAddr for hosts that may be addresses (an error
+// for the others costs no allocation).
+func parseAddr(h string) (netip.Addr, error) {
+	if !maybeAddr(h) {
+		return netip.Addr{}, errNotAddr
+	}
+	return netip.ParseAddr(h)
+}
+
+var errNotAddr = errors.New("intel: not an address")
 
 // splitAuthority splits host:port, [v6]:port or a bare host; the port, if
 // any, is digits.
