@@ -44,16 +44,16 @@ func (e *LineError) Unwrap() error { return e.Err }
 //
 // Plain text, one indicator per line: "value", whose kind Guess infers, or
 // "kind,value" or "kind,value,note" (the kind a word ParseKind knows; the
-// note may hold commas); "value,note" also works when the whole line is no
-// indicator. Blank lines and lines starting with # are skipped; " #" after
+// note may hold commas); "value,note" too, except for a URL with its
+// scheme, which may hold commas. Blank lines and lines starting with # are skipped; " #" after
 // a value starts a comment, which becomes the note when there is none.
 //
 // CSV with a header, recognised by a first line naming a "value" column or
 // a column per kind: columns kind (or type), value, note (or comment,
 // description), expires (or valid_until: 2026-12-31 or RFC 3339), and
 // columns named after a kind (md5,sha1,sha256) whose cells are values of
-// that kind. Other columns are ignored, so MISP's CSV export loads. One
-// record per line.
+// that kind. Other columns are ignored, so MISP's CSV export loads. A quoted
+// field may go on over several lines.
 //
 // A line that cannot be read is skipped and reported as a *LineError; the
 // others are kept. An error reading r ends the list there and is reported
@@ -73,6 +73,10 @@ func Load(r io.Reader, name string) ([]Indicator, []error) {
 			break
 		}
 	}
+	if l.pending != "" {
+		l.at = l.pendingAt
+		l.fail(fault.New(fault.Invalid, "intel.bad_csv"))
+	}
 	if l.dropped > 0 {
 		l.errs = append(l.errs, &LineError{File: name, Line: l.n,
 			Err: fault.New(fault.Invalid, "intel.more_errors", "count", l.dropped)})
@@ -88,6 +92,11 @@ type loader struct {
 	dropped int
 	started bool       // a line with content was seen (the header, if any)
 	csv     *csvHeader // nil in plain-text form
+	at      int        // the line errors are reported at: where the record began
+	// pending holds the lines of a CSV record whose quoted field goes on
+	// on the next line; pendingAt is its first line.
+	pending   string
+	pendingAt int
 }
 
 // readLine returns the next line without its end; a line longer than
@@ -108,6 +117,7 @@ func (l *loader) readLine(br *bufio.Reader) (string, error) {
 				l.n++
 			}
 			if long {
+				l.at, l.pending = l.n, ""
 				l.fail(fault.New(fault.Invalid, "intel.line_too_long", "max", MaxLineLen))
 				return "", err
 			}
@@ -121,12 +131,20 @@ func (l *loader) fail(err error) {
 		l.dropped++
 		return
 	}
-	l.errs = append(l.errs, &LineError{File: l.name, Line: l.n, Err: err})
+	l.errs = append(l.errs, &LineError{File: l.name, Line: l.at, Err: err})
 }
 
 func (l *loader) line(s string) {
 	if l.n == 1 {
 		s = strings.TrimPrefix(s, "\ufeff")
+	}
+	l.at = l.n
+	if l.pending != "" {
+		s, l.at, l.pending = l.pending+"\n"+s, l.pendingAt, ""
+		if len(s) > MaxLineLen {
+			l.fail(fault.New(fault.Invalid, "intel.line_too_long", "max", MaxLineLen))
+			return
+		}
 	}
 	t := strings.TrimFunc(s, isBlank)
 	if t == "" || strings.HasPrefix(t, "#") {
@@ -144,6 +162,10 @@ func (l *loader) line(s string) {
 		}
 	}
 	if l.csv != nil {
+		if strings.Count(t, `"`)%2 == 1 { // a quoted field goes on
+			l.pending, l.pendingAt = s, l.at
+			return
+		}
 		l.csvLine(t)
 		return
 	}
@@ -183,9 +205,9 @@ func (l *loader) textLine(t string) {
 			l.add(k, value, note, time.Time{})
 			return
 		}
-		// "value,note" unless the whole line is one value (a URL with a
-		// comma in its query).
-		if _, err := Guess(t); err != nil {
+		// "value,note", unless the line is a URL with its scheme, whose
+		// query may hold commas.
+		if !strings.Contains(t, "://") {
 			if _, err := Guess(first); err == nil {
 				if note == "" {
 					note = rest
