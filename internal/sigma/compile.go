@@ -99,6 +99,7 @@ type atom struct {
 	num      float64
 	ref      []int32 // fieldref: the other field's slots
 	part     string  // time part
+	minLen   int     // regex: the fewest characters a match has
 }
 
 type nodeOp uint8
@@ -126,11 +127,19 @@ type atomRef struct {
 	anchor byte
 }
 
-// slotScan is what the scan does with one field's value.
+// slotScan is what the scan does with one field's value: an automaton for
+// substrings, a trie walked forwards for prefixes and exact values, one
+// walked backwards for suffixes. Each pattern lists the atoms it decides.
 type slotScan struct {
-	ac    *automaton
-	pats  [][]atomRef
-	exact map[string][]int32
+	ac      *automaton
+	acPats  [][]atomRef
+	pre     *trie
+	prePats [][]atomRef
+	suf     *trie
+	sufPats [][]atomRef
+	// ascii: no pattern has a non-ASCII byte, so values are scanned as
+	// they are (folding ASCII only changes ASCII bytes).
+	ascii bool
 }
 
 // group holds the rules of one logsource.
@@ -660,7 +669,7 @@ func (c *compiler) regex(p *Pred, m *modifiers, slots []int32, v Value) (int32, 
 		return 0, problem(v.Pos, "sigma.bad_regex", "field", p.Field, "reason", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 	}
 	pres := requiredLiterals(expr)
-	a := atom{kind: atomRegex, slots: slots, re: re, pre: -1}
+	a := atom{kind: atomRegex, slots: slots, re: re, pre: -1, minLen: minLength(expr)}
 	n := c.atomNode(a, expr)
 	if len(pres) == 0 {
 		return n, nil
@@ -699,16 +708,16 @@ func (rs *Ruleset) finish(g *group) {
 			g.slotOf[id] = int32(i)
 		}
 	}
-	// Literal atoms into per-field automata and exact maps.
+	// Literal atoms into per-field automata and tries.
 	g.slots = make([]slotScan, len(g.slotNames))
 	type acc struct {
 		pats  []string
 		index map[string]int
 		refs  [][]atomRef
 	}
-	accs := make([]acc, len(g.slotNames)+1) // last: keywords
-	addPat := func(ai int, lit string, anchor byte, slot int) {
-		a := &accs[slot]
+	type slotAcc struct{ c, p, e acc }
+	accs := make([]slotAcc, len(g.slotNames)+1) // last: keywords
+	add := func(a *acc, lit string, ref atomRef) {
 		if a.index == nil {
 			a.index = map[string]int{}
 		}
@@ -719,7 +728,7 @@ func (rs *Ruleset) finish(g *group) {
 			a.pats = append(a.pats, lit)
 			a.refs = append(a.refs, nil)
 		}
-		a.refs[pi] = append(a.refs[pi], atomRef{atom: int32(ai), anchor: anchor})
+		a.refs[pi] = append(a.refs[pi], ref)
 	}
 	for ai := range g.atoms {
 		a := &g.atoms[ai]
@@ -736,37 +745,56 @@ func (rs *Ruleset) finish(g *group) {
 			continue
 		}
 		targets := a.slots
-		if targets == nil {
+		kw := targets == nil
+		if kw {
 			targets = []int32{int32(len(g.slotNames))}
 		}
+		ref := atomRef{atom: int32(ai), anchor: a.anchor}
 		for _, s := range targets {
-			if a.anchor == 'x' && int(s) < len(g.slotNames) {
-				sc := &g.slots[s]
-				if sc.exact == nil {
-					sc.exact = map[string][]int32{}
-				}
-				sc.exact[a.lit] = append(sc.exact[a.lit], int32(ai))
-				continue
+			sa := &accs[s]
+			switch {
+			case a.lit == "" && (kw || a.anchor != 'x'):
+				// Decided lazily: any value holds it.
+				g.kwLazy = g.kwLazy || kw
+			case kw || a.anchor == 'c':
+				add(&sa.c, a.lit, ref)
+			case a.anchor == 'e':
+				add(&sa.e, a.lit, ref)
+			default:
+				add(&sa.p, a.lit, ref)
 			}
-			if a.lit == "" {
-				// An empty keyword or exact-empty keyword: decided lazily.
-				g.kwLazy = true
-				continue
-			}
-			addPat(ai, a.lit, a.anchor, int(s))
 		}
 	}
 	for i := range accs {
-		if len(accs[i].pats) == 0 {
-			continue
-		}
-		ac := buildAutomaton(accs[i].pats)
-		rs.stats.AutomatonBytes += ac.bytes()
-		if i == len(g.slotNames) {
-			g.kw = &slotScan{ac: ac, pats: accs[i].refs}
+		var sc *slotScan
+		if i < len(g.slotNames) {
+			sc = &g.slots[i]
 		} else {
-			g.slots[i].ac = ac
-			g.slots[i].pats = accs[i].refs
+			if len(accs[i].c.pats) == 0 {
+				continue
+			}
+			g.kw = &slotScan{}
+			sc = g.kw
+		}
+		sc.ascii = true
+		for _, a := range []*acc{&accs[i].c, &accs[i].p, &accs[i].e} {
+			for _, p := range a.pats {
+				if !isASCII(p) {
+					sc.ascii = false
+				}
+			}
+		}
+		if a := accs[i].c; len(a.pats) > 0 {
+			sc.ac, sc.acPats = buildAutomaton(a.pats), a.refs
+			rs.stats.AutomatonBytes += sc.ac.bytes()
+		}
+		if a := accs[i].p; len(a.pats) > 0 {
+			sc.pre, sc.prePats = buildTrie(a.pats, false), a.refs
+			rs.stats.AutomatonBytes += sc.pre.bytes()
+		}
+		if a := accs[i].e; len(a.pats) > 0 {
+			sc.suf, sc.sufPats = buildTrie(a.pats, true), a.refs
+			rs.stats.AutomatonBytes += sc.suf.bytes()
 		}
 	}
 	rs.stats.Atoms += len(g.atoms)

@@ -69,7 +69,9 @@ type CondError struct {
 	Args []any
 }
 
-func (e *CondError) Error() string { return englishOf(e.Msg, append([]any{"column", e.Col}, e.Args...)) }
+func (e *CondError) Error() string {
+	return englishOf(e.Msg, append([]any{"column", e.Col}, e.Args...))
+}
 
 type token struct {
 	kind byte // 'w' word, '(' ')', '|' pipe, 0 end

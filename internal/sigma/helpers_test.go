@@ -55,8 +55,22 @@ func evtxEvents(tb testing.TB, path string) []event.Event {
 	return out
 }
 
-// ruleFiles lists the .yml files below dir, sorted.
+// ruleFiles lists the .yml files below dirs, sorted.
 func ruleFiles(tb testing.TB, dirs ...string) []string {
+	tb.Helper()
+	var out []string
+	for _, dir := range dirs {
+		for _, p := range allFiles(tb, dir) {
+			if strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml") {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// allFiles lists the files below dirs, sorted.
+func allFiles(tb testing.TB, dirs ...string) []string {
 	tb.Helper()
 	var out []string
 	for _, dir := range dirs {
@@ -64,7 +78,7 @@ func ruleFiles(tb testing.TB, dirs ...string) []string {
 			if err != nil {
 				return err
 			}
-			if !d.IsDir() && (strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml")) {
+			if !d.IsDir() {
 				out = append(out, p)
 			}
 			return nil

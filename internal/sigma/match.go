@@ -4,6 +4,7 @@ package sigma
 
 import (
 	"net/netip"
+	"unsafe"
 	"strconv"
 	"strings"
 	"time"
@@ -124,7 +125,7 @@ func (m *Matcher) matchGroup(gi int32, fn func(Match)) {
 	for i := range ev.Fields {
 		f := &ev.Fields[i]
 		if g.kw != nil {
-			m.scan(g, st, g.kw, f.Value, -1)
+			m.scanSlot(g, st, g.kw, f.Value, -1)
 		}
 		if int(f.ID) >= len(g.slotOf) {
 			continue
@@ -135,17 +136,7 @@ func (m *Matcher) matchGroup(gi int32, fn func(Match)) {
 		}
 		st.slotGen[s] = gen
 		st.slotIdx[s] = int32(i)
-		sc := &g.slots[s]
-		if sc.ac != nil {
-			m.scan(g, st, sc, f.Value, s)
-		}
-		if sc.exact != nil {
-			if atoms, ok := sc.exact[string(m.lowered(st, s, f.Value))]; ok {
-				for _, a := range atoms {
-					m.setAtom(g, st, a)
-				}
-			}
-		}
+		m.scanSlot(g, st, &g.slots[s], f.Value, s)
 	}
 	for _, r := range g.always {
 		if st.ruleGen[r] != gen {
@@ -186,17 +177,57 @@ func (m *Matcher) setAtom(g *group, st *groupState, a int32) {
 	}
 }
 
-// scan runs a field's automaton over its value.
-func (m *Matcher) scan(g *group, st *groupState, sc *slotScan, v string, slot int32) {
-	ac := sc.ac
+// scanSlot decides the literal atoms of one field value.
+func (m *Matcher) scanSlot(g *group, st *groupState, sc *slotScan, v string, slot int32) {
 	text := v
-	if !isASCII(v) {
+	if !sc.ascii && !isASCII(v) {
 		if slot >= 0 {
-			text = string(m.lowered(st, slot, v))
+			text = m.loweredString(st, slot, v)
 		} else {
 			text = lowerString(v)
 		}
 	}
+	if sc.pre != nil {
+		m.walk(g, st, sc.pre, sc.prePats, text)
+	}
+	if sc.suf != nil {
+		m.walk(g, st, sc.suf, sc.sufPats, text)
+	}
+	if sc.ac != nil {
+		m.scan(g, st, sc.ac, sc.acPats, text)
+	}
+}
+
+// walk follows a trie from one end of text, marking the atoms of every
+// pattern it passes (exact ones only at the far end).
+func (m *Matcher) walk(g *group, st *groupState, t *trie, pats [][]atomRef, text string) {
+	n := int32(0)
+	for k := 0; ; k++ {
+		if t.outAt[n] != t.outAt[n+1] {
+			for _, p := range t.outs[t.outAt[n]:t.outAt[n+1]] {
+				for _, ref := range pats[p] {
+					if ref.anchor == 'x' && k != len(text) {
+						continue
+					}
+					m.setAtom(g, st, ref.atom)
+				}
+			}
+		}
+		if k == len(text) {
+			return
+		}
+		b := text[k]
+		if t.reverse {
+			b = text[len(text)-1-k]
+		}
+		if n = t.next(n, b); n < 0 {
+			return
+		}
+	}
+}
+
+// scan runs a substring automaton over text.
+func (m *Matcher) scan(g *group, st *groupState, ac *automaton, pats [][]atomRef, text string) {
 	s := int32(0)
 	dense, classes, outStart, sparseOut := ac.dense, &ac.classes, ac.outStart, ac.sparseOut
 	for i := 0; i < len(text); i++ {
@@ -212,7 +243,7 @@ func (m *Matcher) scan(g *group, st *groupState, sc *slotScan, v string, slot in
 		end := int32(i + 1)
 		for _, p := range ac.outputs(s) {
 			start := end - ac.plen[p]
-			for _, ref := range sc.pats[p] {
+			for _, ref := range pats[p] {
 				switch ref.anchor {
 				case 's':
 					if start != 0 {
@@ -231,6 +262,17 @@ func (m *Matcher) scan(g *group, st *groupState, sc *slotScan, v string, slot in
 			}
 		}
 	}
+}
+
+// loweredString is lowered as a string sharing the event's buffer, valid
+// until the next group is matched (the buffer only grows meanwhile, and a
+// grown buffer leaves the old bytes in place).
+func (m *Matcher) loweredString(st *groupState, slot int32, v string) string {
+	b := m.lowered(st, slot, v)
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // lowered returns slot's value lowered, computing it once per event.
@@ -375,7 +417,7 @@ func (m *Matcher) lazy(st *groupState, a *atom) bool {
 	}
 	for _, s := range a.slots {
 		if v, ok := m.value(st, s); ok {
-			if m.check(a, v, func() string { return string(m.lowered(st, s, v)) }) {
+			if m.check(a, v, func() string { return m.loweredString(st, s, v) }) {
 				return true
 			}
 		}
@@ -396,6 +438,9 @@ func (m *Matcher) check(a *atom, v string, low func() string) bool {
 		}
 		return a.glob.match(lv)
 	case atomRegex:
+		if len(v) < a.minLen {
+			return false
+		}
 		return a.re.MatchString(v)
 	case atomCased:
 		if a.glob != nil {

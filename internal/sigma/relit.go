@@ -4,12 +4,73 @@ package sigma
 
 import (
 	"regexp/syntax"
-	"unicode/utf8"
+	"strings"
 )
 
 // minPrefilter is the shortest literal worth gating a regular expression
-// on: shorter ones occur in nearly every value.
+// on: shorter ones occur in nearly every value, unless they hold a
+// character that is rare in log values (a backtick, a brace, a dollar).
 const minPrefilter = 3
+
+// strength rates a literal as a gate: its length, with rare characters
+// counting three times.
+func strength(l string) int {
+	n := 0
+	for i := 0; i < len(l); i++ {
+		n++
+		if rareByte(l[i]) {
+			n += 2
+		}
+	}
+	return n
+}
+
+// rareByte reports characters seldom found in command lines, paths and
+// messages.
+func rareByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return false
+	}
+	return !strings.ContainsRune(" \\/.-_:,\"'=\t", rune(c)) && c < 0x80
+}
+
+// minLength returns the fewest characters a match of expr has.
+func minLength(expr string) int {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	return minLen(re.Simplify())
+}
+
+func minLen(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return len(re.Rune)
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1
+	case syntax.OpCapture, syntax.OpPlus:
+		return minLen(re.Sub[0])
+	case syntax.OpRepeat:
+		return re.Min * minLen(re.Sub[0])
+	case syntax.OpConcat:
+		n := 0
+		for _, s := range re.Sub {
+			n += minLen(s)
+		}
+		return n
+	case syntax.OpAlternate:
+		n := -1
+		for _, s := range re.Sub {
+			if m := minLen(s); n < 0 || m < n {
+				n = m
+			}
+		}
+		return max(n, 0)
+	}
+	return 0
+}
 
 // maxPrefilters bounds the alternatives a regular expression's prefilter
 // may list.
@@ -29,7 +90,7 @@ func requiredLiterals(expr string) []string {
 		return nil
 	}
 	for i, l := range set {
-		if len(l) < minPrefilter {
+		if len(l) < minPrefilter && strength(l) < minPrefilter {
 			return nil
 		}
 		set[i] = lowerString(l)
@@ -104,7 +165,7 @@ func litSet(re *syntax.Regexp) ([]string, bool) {
 func setScore(set []string) int {
 	m := -1
 	for _, l := range set {
-		if n := utf8.RuneCountInString(l); m < 0 || n < m {
+		if n := strength(l); m < 0 || n < m {
 			m = n
 		}
 	}
