@@ -4,10 +4,10 @@ package sigma
 
 import (
 	"net/netip"
-	"unsafe"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/koban-csirt/koban/internal/event"
 )
