@@ -7,12 +7,15 @@ import (
 	"strings"
 )
 
-// Tactics lists the MITRE ATT&CK Enterprise tactics by the short names Sigma
-// rules use in tags (attack.defense_evasion), in kill-chain order.
+// Tactics lists the MITRE ATT&CK Enterprise tactics by their short names
+// (x_mitre_shortname), in kill-chain order. Sigma tags name them with dashes
+// (attack.defense-evasion) or, in older rules, underscores. Stealth and
+// defense-impairment are the tactics that replace defense-evasion after
+// ATT&CK v18, which SigmaHQ rules already use.
 var Tactics = []string{
-	"reconnaissance", "resource_development", "initial_access", "execution", "persistence",
-	"privilege_escalation", "defense_evasion", "credential_access", "discovery", "lateral_movement",
-	"collection", "command_and_control", "exfiltration", "impact",
+	"reconnaissance", "resource-development", "initial-access", "execution", "persistence",
+	"privilege-escalation", "defense-evasion", "stealth", "defense-impairment", "credential-access",
+	"discovery", "lateral-movement", "collection", "command-and-control", "exfiltration", "impact",
 }
 
 // Technique returns the ATT&CK technique id of a Sigma tag such as
@@ -33,14 +36,14 @@ func Technique(tag string) (string, bool) {
 }
 
 // Tactic returns the ATT&CK tactic of a Sigma tag such as
-// "attack.defense_evasion" or "attack.defense-evasion" as it appears in
-// Tactics, and whether the tag names one.
+// "attack.defense-evasion" or "attack.defense_evasion" as it appears in
+// Tactics ("defense-evasion"), and whether the tag names one.
 func Tactic(tag string) (string, bool) {
 	rest, ok := attackTag(tag)
 	if !ok {
 		return "", false
 	}
-	rest = strings.ReplaceAll(strings.ToLower(rest), "-", "_")
+	rest = strings.ReplaceAll(strings.ToLower(rest), "_", "-")
 	if slices.Contains(Tactics, rest) {
 		return rest, true
 	}
