@@ -27,8 +27,8 @@ const (
 // They appear in FieldKinds only, never as an indicator's Kind.
 const (
 	// KindHosts is a list of domain names and addresses separated by
-	// commas, semicolons or blanks: DNS answers (Zeek's answers, Sysmon's
-	// QueryResults), ECS related.hosts.
+	// commas, semicolons or blanks, or a JSON array of them: DNS answers
+	// (Zeek's answers, Sysmon's QueryResults), ECS related.hosts.
 	KindHosts Kind = "hosts"
 	// KindHashes is Sysmon's "SHA1=…,MD5=…,SHA256=…,IMPHASH=…" list; an
 	// IMPHASH is never compared with MD5 indicators.

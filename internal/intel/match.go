@@ -50,6 +50,7 @@ var defaultFieldKinds = FieldKinds{
 	"host": KindDomain, "uri": KindURL, "referrer": KindURL, "server_name": KindDomain,
 	"tx_hosts": KindHosts, "rx_hosts": KindHosts, "san.dns": KindHosts,
 	"mailfrom": KindEmail, "rcptto": KindEmail, "from": KindEmail, "to": KindEmail, "reply_to": KindEmail,
+	"helo": KindDomain,
 	// Suricata EVE.
 	"src_ip": KindIP, "dest_ip": KindIP, "dns.rrname": KindDomain, "dns.rdata": KindHosts,
 	"http.hostname": KindDomain, "http.url": KindURL, "http.http_refer": KindURL, "tls.sni": KindDomain,
@@ -169,7 +170,7 @@ func (m *matcher) value(k Kind, v string) {
 		for v != "" {
 			var tok string
 			tok, v = nextToken(v, ",; \t\r\n|")
-			if tok != "" {
+			if tok = unquote(tok); tok != "" {
 				m.host(tok)
 			}
 		}
@@ -356,7 +357,7 @@ func (m *matcher) hashList(v string) {
 	for v != "" {
 		var tok string
 		tok, v = nextToken(v, ",; \t")
-		alg, h, ok := strings.Cut(tok, "=")
+		alg, h, ok := strings.Cut(unquote(tok), "=")
 		if !ok {
 			h = alg
 		} else if !strings.EqualFold(alg, "md5") && !strings.EqualFold(alg, "sha1") && !strings.EqualFold(alg, "sha256") {
@@ -372,6 +373,7 @@ func (m *matcher) emails(v string) {
 	for v != "" {
 		var tok string
 		tok, v = nextToken(v, ",;")
+		tok = unquote(trimSpace(tok))
 		if lt := strings.IndexByte(tok, '<'); lt >= 0 {
 			tok = tok[lt+1:]
 			if gt := strings.IndexByte(tok, '>'); gt >= 0 {
@@ -398,6 +400,22 @@ func (m *matcher) emails(v string) {
 		}
 		m.domain(tok[at+1:])
 	}
+}
+
+// unquote removes what a list rendered as a JSON array puts around an
+// entry (intake keeps Zeek's ["10.0.0.4","10.0.0.5"] as it is): a '[' before
+// a quote, a ']' after one, and the quotes.
+func unquote(tok string) string {
+	if strings.HasPrefix(tok, `["`) {
+		tok = tok[1:]
+	}
+	if strings.HasSuffix(tok, `"]`) {
+		tok = tok[:len(tok)-1]
+	}
+	if len(tok) >= 2 && tok[0] == '"' && tok[len(tok)-1] == '"' {
+		tok = tok[1 : len(tok)-1]
+	}
+	return tok
 }
 
 // nextToken returns the text before the first byte of seps in v, and the
