@@ -27,6 +27,38 @@ type Config struct {
 	Intake  Intake  `yaml:"intake"`
 	Journal Journal `yaml:"journal"`
 	Events  Events  `yaml:"events"`
+	Detect  Detect  `yaml:"detection"`
+}
+
+// Detect configures detection: which Sigma rules load, field mappings,
+// placeholders and indicators.
+type Detect struct {
+	// Rules are extra rule files, directories or zips; the rules directory
+	// in DataDir (where "koban rules import" puts packs) always loads.
+	Rules []string `yaml:"rules" help:"extra Sigma rule files, directories or zips to load"`
+	// OwnRules loads koban's own SME rule pack.
+	OwnRules bool `yaml:"own_rules" help:"load koban's own rule pack (brute force, new admins, cleared logs …)"`
+	// Statuses lists the rule statuses that load.
+	Statuses []string `yaml:"statuses" help:"rule statuses to load: stable, test, experimental, deprecated, unsupported"`
+	// MinLevel is the lowest level that loads; informational rules tag
+	// events rather than raise alerts.
+	MinLevel string `yaml:"min_level" help:"lowest rule level to load: informational, low, medium, high or critical"`
+	// DisabledRules and DisabledTags leave rules out by id or tag.
+	DisabledRules []string `yaml:"disabled_rules" help:"ids of rules not to load"`
+	DisabledTags  []string `yaml:"disabled_tags" help:"rules with any of these tags (such as attack.t1059) are not loaded"`
+	// Mapping is a field mapping file (koban's form or SigmaHQ's thor.yml).
+	Mapping string `yaml:"mapping" help:"field mapping file: which event fields a rule field also stands for"`
+	// Indicators is a file of indicators of compromise, one per line.
+	Indicators string `yaml:"indicators" help:"file of indicators (IPs, domains, URLs, hashes) matched on every event"`
+	// Placeholders give the values of %name% placeholders. YAML only.
+	Placeholders []Placeholder `yaml:"placeholders"`
+}
+
+// Placeholder is the value list of one Sigma placeholder, such as
+// Administrators.
+type Placeholder struct {
+	Name   string   `yaml:"name"`
+	Values []string `yaml:"values"`
 }
 
 // Intake configures the listeners that take in logs. An empty address turns
@@ -151,5 +183,6 @@ func Default() Config {
 		},
 		Journal: Journal{MaxBytes: 4 << 30, SegmentBytes: 64 << 20, QueueEvents: 100_000},
 		Events:  Events{MaxAge: Duration(90 * 24 * time.Hour), MaxBytes: 50 << 30, MemoryBytes: 1 << 30},
+		Detect:  Detect{OwnRules: true, Statuses: []string{"stable", "test", "experimental"}, MinLevel: "low"},
 	}
 }

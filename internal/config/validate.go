@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -200,6 +201,26 @@ func (c Config) validateIntake(add func(string, ...any)) {
 	}
 	if c.Events.MemoryBytes < 64<<20 {
 		add("events.memory_bytes: %d is below 64 MiB", c.Events.MemoryBytes)
+	}
+	for _, st := range c.Detect.Statuses {
+		if !slices.Contains([]string{"stable", "test", "experimental", "deprecated", "unsupported"}, st) {
+			add("detection.statuses: %q is not a rule status (stable, test, experimental, deprecated, unsupported)", st)
+		}
+	}
+	if !slices.Contains([]string{"informational", "low", "medium", "high", "critical"}, c.Detect.MinLevel) {
+		add("detection.min_level: %q is not a level (informational, low, medium, high, critical)", c.Detect.MinLevel)
+	}
+	seenPH := map[string]bool{}
+	for i, p := range c.Detect.Placeholders {
+		switch {
+		case p.Name == "" || strings.ContainsAny(p.Name, "% "):
+			add("detection.placeholders[%d]: the name %q must be given without %% signs or spaces", i, p.Name)
+		case seenPH[p.Name]:
+			add("detection.placeholders[%d]: %q is defined twice", i, p.Name)
+		case len(p.Values) == 0:
+			add("detection.placeholders[%d]: %q has no values", i, p.Name)
+		}
+		seenPH[p.Name] = true
 	}
 }
 
