@@ -64,6 +64,9 @@ type RouterOptions struct {
 	// (default 2s).
 	Retries int
 	Backoff time.Duration
+	// Retryable says whether a failed send is worth trying again (default:
+	// every failure is); internal/notify classifies its errors.
+	Retryable func(error) bool
 	// MaxDigest bounds the alerts listed in one digest (default 100); the
 	// rest are counted in Notification.Omitted.
 	MaxDigest int
@@ -126,6 +129,9 @@ func NewRouter(s Sender, routes []Route, o RouterOptions) (*Router, error) {
 	}
 	if o.Backoff <= 0 {
 		o.Backoff = 2 * time.Second
+	}
+	if o.Retryable == nil {
+		o.Retryable = func(error) bool { return true }
 	}
 	if o.MaxDigest <= 0 {
 		o.MaxDigest = 100
@@ -303,7 +309,7 @@ func (r *Router) deliver(ctx context.Context, j job) error {
 			r.sent.Add(1)
 			return nil
 		}
-		if attempt == r.opt.Retries || ctx.Err() != nil {
+		if attempt == r.opt.Retries || ctx.Err() != nil || !r.opt.Retryable(err) {
 			break
 		}
 		if serr := r.opt.Sleep(ctx, wait); serr != nil {

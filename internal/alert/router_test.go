@@ -235,6 +235,17 @@ func TestRouterRetries(t *testing.T) {
 	if err := r.Flush(context.Background()); err != nil {
 		t.Errorf("Flush with nothing left: %v", err)
 	}
+
+	// A permanent failure is not tried again.
+	s = &fakeSender{fail: 100}
+	r, _, waits = newTestRouter(t, s, []Route{{Channel: "hook"}}, RouterOptions{Retryable: func(error) bool { return false }})
+	r.Notify(context.Background(), Alert{ID: 10, Level: LevelLow})
+	if err := r.Flush(context.Background()); err == nil || !strings.Contains(err.Error(), "alert: notify hook (single): smtp: 451") {
+		t.Errorf("Flush with a permanent failure: got %v, want the send's error", err)
+	}
+	if s.calls != 1 || len(*waits) != 0 {
+		t.Errorf("a permanent failure was tried %d times with %d pauses, want once", s.calls, len(*waits))
+	}
 }
 
 // TestRouterRun: Run delivers what Notify queues.
