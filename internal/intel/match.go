@@ -280,6 +280,22 @@ func indexByte(b []byte, c byte) int {
 }
 
 func (m *matcher) url(v string) {
+	if len(m.s.urls) == 0 { // only the host can match: skip the canonical form
+		if strings.HasPrefix(v, "/") {
+			return // the host is in a field of its own
+		}
+		if i := strings.Index(v, "://"); i >= 0 {
+			v = v[i+3:]
+		}
+		if end := strings.IndexAny(v, "/?#"); end >= 0 {
+			v = v[:end]
+		}
+		if at := strings.LastIndexByte(v, '@'); at >= 0 {
+			v = v[at+1:]
+		}
+		m.host(v)
+		return
+	}
 	var arr [1024]byte
 	var b []byte
 	var p urlParts

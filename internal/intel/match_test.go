@@ -116,6 +116,20 @@ func TestMatchEvent(t *testing.T) {
 	}
 }
 
+// TestURLHostsWithoutURLIndicators covers the short way MatchEvent takes
+// through URL fields when the set has no URL indicators.
+func TestURLHostsWithoutURLIndicators(t *testing.T) {
+	t.Parallel()
+	s := mustSet(t, nil, "domain", "evil.example", "cidr", "2001:db8:bad::/48", "ip", "203.0.113.9")
+	ev := newEvent("c-uri", "https://user@WWW.Evil.Example:8443/a?b#c", "url.full", "http://[2001:db8:bad::1]:80/",
+		"http.url", "/only/a/path", "http.hostname", "intranet", "cs-referrer", "203.0.113.9:8080/x")
+	want := []hitRow{{"c-uri", "WWW.Evil.Example", "evil.example"}, {"url.full", "2001:db8:bad::1", "2001:db8:bad::/48"},
+		{"cs-referrer", "203.0.113.9", "203.0.113.9"}}
+	if diff := cmp.Diff(want, hits(s, ev)); diff != "" {
+		t.Errorf("MatchEvent (-want +got):\n%s", diff)
+	}
+}
+
 func TestFieldKindsOption(t *testing.T) {
 	t.Parallel()
 	list := []Indicator{{Kind: KindIP, Value: "203.0.113.9"}}
