@@ -25,10 +25,10 @@ var layers = map[string]int{
 	"internal/evtx": 1, "internal/sigma": 1, "internal/search": 1,
 	// L2 pipeline.
 	"internal/intake": 2, "internal/intake/syslog": 2, "internal/intake/httpin": 2, "internal/intake/file": 2,
-	"internal/normalize": 2, "internal/detect": 2, "internal/alert": 2,
+	"internal/normalize": 2, "internal/detect": 2, "internal/detect/baseline": 2, "internal/detect/rulepack": 2, "internal/alert": 2,
 	// L3 adapters.
 	"internal/store": 3, "internal/store/storetest": 3, "internal/eventstore": 3, "internal/eventstore/duckdb": 3,
-	"internal/eventstore/clickhouse": 3, "internal/journal": 3, "internal/web": 3, "internal/landing": 3, "internal/golden": 3,
+	"internal/eventstore/clickhouse": 3, "internal/journal": 3, "internal/notify": 3, "internal/web": 3, "internal/landing": 3, "internal/golden": 3,
 	// Wiring.
 	"internal/app": 4,
 }
@@ -49,7 +49,7 @@ var stages = []string{"internal/intake", "internal/normalize", "internal/detect"
 // adapterOf names an adapter family: a package and its sub-packages count as
 // one (store and store/storetest).
 func adapterOf(p string) string {
-	for _, a := range []string{"internal/store", "internal/eventstore", "internal/journal", "internal/web", "internal/landing", "internal/golden"} {
+	for _, a := range []string{"internal/store", "internal/eventstore", "internal/journal", "internal/notify", "internal/web", "internal/landing", "internal/golden"} {
 		if p == a || strings.HasPrefix(p, a+"/") {
 			return a
 		}
