@@ -81,13 +81,16 @@ type DefinitionStats struct {
 // concurrently with it. A mutex guards the state: Observe takes it only
 // for events a definition observes, and calls fn after releasing it.
 type Engine struct {
-	defs    []*compiled
-	now     func() time.Time
-	maxKeys int
-	events  atomic.Uint64
+	defs     []*compiled
+	now      func() time.Time
+	maxKeys  int
+	slots    slots
+	fallback spec // where a finding's user comes from when its fields have none
+	events   atomic.Uint64
 
 	// Observe's own scratch space (one goroutine).
 	buf     []byte
+	vals    []string
 	pending []Finding
 
 	mu  sync.Mutex // guards key and every table and counter of defs
@@ -133,54 +136,63 @@ func New(defs []Definition, opts Options) (*Engine, error) {
 			continue
 		}
 		seen[d.Name] = true
-		c, err := compile(d)
+		c, err := compile(d, &e.slots)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("baseline: definition %q: %w", d.Name, err))
 			continue
 		}
 		e.reset(c)
 		e.defs = append(e.defs, c)
 	}
+	for _, name := range []string{"User", "TargetUserName", "SubjectUserName"} {
+		src, err := e.slots.source(name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("baseline: %w", err))
+		}
+		e.fallback = append(e.fallback, src)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	e.vals = make([]string, min(e.slots.n, 64))
 	var k [16]byte
 	_, _ = rand.Read(k[:]) // never fails (crypto/rand's documented contract)
 	e.key = sipKey{binary.LittleEndian.Uint64(k[:8]), binary.LittleEndian.Uint64(k[8:])}
 	return e, nil
 }
 
-func compile(d Definition) (*compiled, error) {
+func compile(d Definition, sl *slots) (*compiled, error) {
 	c := &compiled{def: d, learn: int64(d.Learn), window: int64(d.Window), reason: d.reasonID()}
 	for _, m := range d.Match {
-		cm := match{product: m.Product, category: m.Category, service: m.Service}
+		cm := match{product: strings.ToLower(m.Product), category: strings.ToLower(m.Category),
+			service: strings.ToLower(m.Service)}
 		for _, f := range m.Fields {
-			cc, err := compileCond(f)
+			cc, err := compileCond(f, sl)
 			if err != nil {
-				return nil, fmt.Errorf("baseline: definition %q: %w", d.Name, err)
+				return nil, err
 			}
 			cm.fields = append(cm.fields, cc)
 		}
 		for _, f := range m.Except {
-			cc, err := compileCond(f)
+			cc, err := compileCond(f, sl)
 			if err != nil {
-				return nil, fmt.Errorf("baseline: definition %q: %w", d.Name, err)
+				return nil, err
 			}
 			cm.except = append(cm.except, cc)
 		}
 		c.matches = append(c.matches, cm)
 	}
 	for _, f := range d.Key {
-		sp, err := compileSpec(f)
+		sp, err := compileSpec(f, sl)
 		if err != nil {
-			return nil, fmt.Errorf("baseline: definition %q: %w", d.Name, err)
+			return nil, err
 		}
 		c.key = append(c.key, sp)
 	}
 	for _, f := range d.Value {
-		sp, err := compileSpec(f)
+		sp, err := compileSpec(f, sl)
 		if err != nil {
-			return nil, fmt.Errorf("baseline: definition %q: %w", d.Name, err)
+			return nil, err
 		}
 		c.value = append(c.value, sp)
 	}
@@ -235,11 +247,12 @@ func (e *Engine) Observe(ev *event.Event, fn func(Finding)) {
 	e.events.Add(1)
 	locked := false
 	var at int64
+	vw := view{ev: ev, vals: e.vals}
 	for _, c := range e.defs {
-		if !c.applies(ev) {
+		if !c.applies(&vw) {
 			continue
 		}
-		b, nk, ok := c.parts(ev, e.buf[:0])
+		b, nk, ok := c.parts(&vw, e.buf[:0])
 		e.buf = b
 		if !ok {
 			continue
@@ -257,7 +270,7 @@ func (e *Engine) Observe(ev *event.Event, fn func(Finding)) {
 			hk = e.key.sum(b[:nk])
 		}
 		if count, ok := c.observe(at, hk, e.key.sum(b)); ok {
-			e.pending = append(e.pending, c.finding(ev, at, count))
+			e.pending = append(e.pending, c.finding(&vw, at, count, e.fallback))
 		}
 	}
 	if !locked {
@@ -273,10 +286,10 @@ func (e *Engine) Observe(ev *event.Event, fn func(Finding)) {
 	e.pending = e.pending[:0]
 }
 
-// applies reports whether any match of c holds for ev.
-func (c *compiled) applies(ev *event.Event) bool {
+// applies reports whether any match of c holds for the event.
+func (c *compiled) applies(vw *view) bool {
 	for i := range c.matches {
-		if c.matches[i].holds(ev) {
+		if c.matches[i].holds(vw) {
 			return true
 		}
 	}
@@ -285,9 +298,9 @@ func (c *compiled) applies(ev *event.Event) bool {
 
 // parts appends the hash input of ev to b: the key parts, then the value
 // parts. nk is the length of the key parts; ok is false when ev lacks one.
-func (c *compiled) parts(ev *event.Event, b []byte) (_ []byte, nk int, ok bool) {
+func (c *compiled) parts(vw *view, b []byte) (_ []byte, nk int, ok bool) {
 	for _, sp := range c.key {
-		v, user, found := sp.pick(ev)
+		v, user, found := sp.pick(vw)
 		if !found {
 			return b, 0, false
 		}
@@ -295,7 +308,7 @@ func (c *compiled) parts(ev *event.Event, b []byte) (_ []byte, nk int, ok bool) 
 	}
 	nk = len(b)
 	for _, sp := range c.value {
-		v, user, found := sp.pick(ev)
+		v, user, found := sp.pick(vw)
 		if !found {
 			return b, 0, false
 		}
@@ -339,7 +352,7 @@ func (c *compiled) observe(at int64, hk, hv uint64) (int, bool) {
 			v.first = at
 		}
 		v.last = max(v.last, at)
-		n := c.values.since(i, at-c.window)
+		n := c.values.since(i, addSat(at, -c.window))
 		c.values.record(i, at)
 		if n >= c.def.Threshold {
 			return 0, false
@@ -388,16 +401,11 @@ func addSat(a, b int64) int64 {
 	return s
 }
 
-// fallbackUser names the fields a finding's User comes from when the
+// finding builds the finding of c for the event (the slow path: it
+// allocates). fallback names where its user comes from when the
 // definition's own fields hold no user name.
-var fallbackUser = spec{
-	{id: event.MustIntern("User"), user: true},
-	{id: event.MustIntern("TargetUserName"), user: true},
-	{id: event.MustIntern("SubjectUserName"), user: true},
-}
-
-// finding builds the finding of c for ev (the slow path: it allocates).
-func (c *compiled) finding(ev *event.Event, at int64, count int) Finding {
+func (c *compiled) finding(vw *view, at int64, count int, fallback spec) Finding {
+	ev := vw.ev
 	f := Finding{
 		Definition: c.def.Name, Kind: c.def.Kind, Level: c.def.Level, Time: time.Unix(0, at).UTC(),
 		EventID: ev.ID, Host: ev.Host, Count: count, Reason: c.reason,
@@ -405,7 +413,7 @@ func (c *compiled) finding(ev *event.Event, at int64, count int) Finding {
 	raw := func(specs []spec) []string {
 		out := make([]string, 0, len(specs))
 		for _, sp := range specs {
-			v, user, _ := sp.pick(ev)
+			v, user, _ := sp.pick(vw)
 			if user && f.User == "" {
 				f.User = v
 			}
@@ -415,7 +423,7 @@ func (c *compiled) finding(ev *event.Event, at int64, count int) Finding {
 	}
 	f.Key, f.Value = raw(c.key), raw(c.value)
 	if f.User == "" {
-		f.User, _, _ = fallbackUser.pick(ev)
+		f.User, _, _ = fallback.pick(vw)
 	}
 	f.Args = []any{
 		"host", f.Host, "user", f.User, "key", strings.Join(f.Key, " / "), "value", strings.Join(f.Value, " / "),

@@ -116,10 +116,10 @@ func TestNewLogonSource(t *testing.T) {
 		// The same person through sshd with a domain-qualified name.
 		{sshd(web, at(2), "Accepted publickey for alice@corp.example from 10.0.2.17 port 50022 ssh2: ED25519 SHA256:3q2+7w"), ""},
 		{sshd(web, at(3), "Accepted password for alice from 203.0.113.7 port 41000 ssh2"), "alice → 203.0.113.7 #1 (alice)"},
-		{logon4624(dc, at(4), "bob", "CORP", "2", "127.0.0.1"), ""},    // interactive
-		{logon4624(dc, at(5), "PC01$", "CORP", "3", "10.0.2.17"), ""},  // machine account
-		{logon4624(dc, at(6), "bob", "CORP", "3", "::1"), ""},          // loopback
-		{logon4624(dc, at(7), "bob", "CORP", "3", "-"), ""},            // no address
+		{logon4624(dc, at(4), "bob", "CORP", "2", "127.0.0.1"), ""},   // interactive
+		{logon4624(dc, at(5), "PC01$", "CORP", "3", "10.0.2.17"), ""}, // machine account
+		{logon4624(dc, at(6), "bob", "CORP", "3", "::1"), ""},         // loopback
+		{logon4624(dc, at(7), "bob", "CORP", "3", "-"), ""},           // no address
 		{logon4624(dc, at(8), "bob", "CORP", "3", "fe80::79bf:8ee2:433c:2567"), "bob → fe80::79bf:8ee2:433c:2567 #1 (bob)"},
 		{sshd(web, at(9), "Failed password for alice from 198.51.100.9 port 22 ssh2"), ""},
 	}

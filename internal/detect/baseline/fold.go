@@ -19,28 +19,79 @@ var userFields = map[string]bool{
 	"SamAccountName": true, "UserName": true, "TargetUser": true,
 }
 
-// source is one alternative of a field spec: an interned field or the host.
+// source is one alternative of a field spec or the field of a condition:
+// an interned field, or the host.
 type source struct {
 	id   event.FieldID // 0 for the host
+	slot int16         // the field's place in a view
 	user bool
+}
+
+// slots numbers the fields an engine reads, so that a view gathers them
+// from an event in one pass.
+type slots struct {
+	of []int16 // FieldID → slot, -1 for fields no definition reads
+	n  int16
+}
+
+// source returns the source for the field called name.
+func (sl *slots) source(name string) (source, error) {
+	if name == Host {
+		return source{}, nil
+	}
+	id, err := event.Intern(name)
+	if err != nil {
+		return source{}, fmt.Errorf("field %q: %w", name, err)
+	}
+	for int(id) >= len(sl.of) {
+		sl.of = append(sl.of, -1)
+	}
+	if sl.of[id] < 0 {
+		sl.of[id] = sl.n
+		sl.n++
+	}
+	return source{id: id, slot: sl.of[id], user: userFields[name]}, nil
+}
+
+// view gives the fields an engine reads of one event, each looked up once
+// however many definitions read it (EventID, Image …). Fields of an EVTX
+// record come in document order, EventID second, so that a lookup usually
+// stops early; a view therefore caches lookups rather than gathering every
+// field in one pass.
+type view struct {
+	ev   *event.Event
+	vals []string // by slot
+	done uint64   // slots looked up; slots past 63 are not cached
+}
+
+func (v *view) get(s source) string {
+	if s.id == 0 {
+		return v.ev.Host
+	}
+	if s.slot >= 64 {
+		x, _ := v.ev.Get(s.id)
+		return x
+	}
+	bit := uint64(1) << s.slot
+	if v.done&bit == 0 {
+		v.done |= bit
+		v.vals[s.slot], _ = v.ev.Get(s.id)
+	}
+	return v.vals[s.slot]
 }
 
 // spec is one Key or Value entry: alternatives tried in order.
 type spec []source
 
-// compileSpec resolves "A|B" to field ids.
-func compileSpec(s string) (spec, error) {
+// compileSpec resolves "A|B" to sources.
+func compileSpec(s string, sl *slots) (spec, error) {
 	var sp spec
 	for _, name := range strings.Split(s, "|") {
-		if name == Host {
-			sp = append(sp, source{})
-			continue
-		}
-		id, err := event.Intern(name)
+		src, err := sl.source(name)
 		if err != nil {
-			return nil, fmt.Errorf("baseline: field %q: %w", name, err)
+			return nil, err
 		}
-		sp = append(sp, source{id: id, user: userFields[name]})
+		sp = append(sp, src)
 	}
 	return sp, nil
 }
@@ -50,16 +101,10 @@ func present(v string) bool { return v != "" && v != "-" }
 
 // pick returns the value of the first alternative the event has, and
 // whether it is a user name.
-func (sp spec) pick(ev *event.Event) (string, bool, bool) {
+func (sp spec) pick(v *view) (string, bool, bool) {
 	for _, s := range sp {
-		var v string
-		if s.id == 0 {
-			v = ev.Host
-		} else {
-			v, _ = ev.Get(s.id)
-		}
-		if present(v) {
-			return v, s.user, true
+		if x := v.get(s); present(x) {
+			return x, s.user, true
 		}
 	}
 	return "", false, false
@@ -128,18 +173,14 @@ type pattern struct {
 	s    string
 }
 
-func compileCond(c Cond) (cond, error) {
-	var src source
-	if c.Field != Host {
-		id, err := event.Intern(c.Field)
-		if err != nil {
-			return cond{}, fmt.Errorf("baseline: field %q: %w", c.Field, err)
-		}
-		src.id = id
+func compileCond(c Cond, sl *slots) (cond, error) {
+	src, err := sl.source(c.Field)
+	if err != nil {
+		return cond{}, err
 	}
 	cc := cond{src: src}
 	for _, v := range c.Values {
-		p := pattern{s: v}
+		p := pattern{s: strings.ToLower(v)}
 		switch {
 		case v == "*":
 			p.kind = patAny
@@ -153,18 +194,13 @@ func compileCond(c Cond) (cond, error) {
 	return cc, nil
 }
 
-// holds reports whether the condition holds for ev.
-func (c *cond) holds(ev *event.Event) bool {
-	var v string
-	if c.src.id == 0 {
-		v = ev.Host
-	} else {
-		v, _ = ev.Get(c.src.id)
-	}
+// holds reports whether the condition holds for the event.
+func (c *cond) holds(vw *view) bool {
+	v := vw.get(c.src)
 	for _, p := range c.pats {
 		switch p.kind {
 		case patEqual:
-			if strings.EqualFold(v, p.s) {
+			if v == p.s || len(v) == len(p.s) && strings.EqualFold(v, p.s) {
 				return true
 			}
 		case patAny:
@@ -184,25 +220,33 @@ func (c *cond) holds(ev *event.Event) bool {
 	return false
 }
 
+// sameWord reports whether a logsource part of an event is the
+// definition's want (lower-cased at compile time); an empty want matches
+// anything. The normaliser writes lower case, so the common case is one
+// string comparison.
+func sameWord(want, got string) bool {
+	return want == "" || want == got || len(want) == len(got) && strings.EqualFold(want, got)
+}
+
 // match is a compiled Match.
 type match struct {
 	product, category, service string
 	fields, except             []cond
 }
 
-func (m *match) holds(ev *event.Event) bool {
-	if m.product != "" && !strings.EqualFold(ev.Log.Product, m.product) ||
-		m.category != "" && !strings.EqualFold(ev.Log.Category, m.category) ||
-		m.service != "" && !strings.EqualFold(ev.Log.Service, m.service) {
+func (m *match) holds(vw *view) bool {
+	ev := vw.ev
+	if !sameWord(m.product, ev.Log.Product) || !sameWord(m.category, ev.Log.Category) ||
+		!sameWord(m.service, ev.Log.Service) {
 		return false
 	}
 	for i := range m.fields {
-		if !m.fields[i].holds(ev) {
+		if !m.fields[i].holds(vw) {
 			return false
 		}
 	}
 	for i := range m.except {
-		if m.except[i].holds(ev) {
+		if m.except[i].holds(vw) {
 			return false
 		}
 	}

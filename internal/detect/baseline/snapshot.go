@@ -211,7 +211,9 @@ func (e *Engine) decode(data []byte) (*restored, error) {
 		return nil, errors.New("not a koban baseline snapshot")
 	}
 	d := &decoder{b: data, off: len(magic)}
-	if v := d.uvarint("version"); d.err == nil && v != snapVersion {
+	if v := d.uvarint("version"); d.err != nil {
+		return nil, d.err
+	} else if v != snapVersion {
 		return nil, fmt.Errorf("snapshot version %d is not supported (this koban reads version %d)", v, snapVersion)
 	}
 	if len(data) < d.off+4 {
