@@ -28,6 +28,50 @@ type Config struct {
 	Journal Journal `yaml:"journal"`
 	Events  Events  `yaml:"events"`
 	Detect  Detect  `yaml:"detection"`
+	Alerts  Alerts  `yaml:"alerts"`
+	Notify  Notify  `yaml:"notify"`
+}
+
+// Alerts configures how detections become alerts.
+type Alerts struct {
+	GroupWindow Duration `yaml:"group_window" help:"a detection joins the open alert of its rule, host and user seen within this long"`
+	MaxEvents   int      `yaml:"max_events" help:"events linked to one alert at most (its count keeps growing)"`
+}
+
+// Notify configures where alerts are sent: channels (e-mail, Slack,
+// Microsoft Teams, any JSON webhook), each with a minimum level, a rate
+// limit and a digest.
+type Notify struct {
+	AllowInternal bool       `yaml:"allow_internal" help:"let webhooks and the mail server be on private, loopback or link-local addresses"`
+	Allow         []string   `yaml:"allow" help:"internal addresses or CIDRs webhooks and the mail server may use"`
+	SMTP          NotifySMTP `yaml:"smtp"`
+	// Channels are YAML only.
+	Channels []Channel `yaml:"channels"`
+}
+
+// NotifySMTP is the mail server e-mail channels send through.
+type NotifySMTP struct {
+	Host     string `yaml:"host" help:"mail server for alert e-mail (empty: no e-mail)"`
+	Port     int    `yaml:"port" help:"mail server port (default 587, or 465 for tls)"`
+	TLS      string `yaml:"tls" help:"starttls (default), tls, or none (loopback only)"`
+	Username string `yaml:"username" help:"mail server user name"`
+	Password Secret `yaml:"password" help:"mail server password"`
+	From     string `yaml:"from" help:"sender address of alert e-mail"`
+}
+
+// Channel is one destination of alert notifications.
+type Channel struct {
+	Name string `yaml:"name"`
+	// Kind is email, slack, teams or json.
+	Kind string   `yaml:"kind"`
+	To   []string `yaml:"to"`  // email
+	URL  Secret   `yaml:"url"` // webhooks: carries a token
+	// Secret signs json webhooks (X-Koban-Signature).
+	Secret      Secret   `yaml:"secret"`
+	MinLevel    string   `yaml:"min_level"`
+	RatePerHour int      `yaml:"rate_per_hour"`
+	Digest      Duration `yaml:"digest"`
+	Lang        string   `yaml:"lang"`
 }
 
 // Detect configures detection: which Sigma rules load, field mappings,
@@ -184,5 +228,6 @@ func Default() Config {
 		Journal: Journal{MaxBytes: 4 << 30, SegmentBytes: 64 << 20, QueueEvents: 100_000},
 		Events:  Events{MaxAge: Duration(90 * 24 * time.Hour), MaxBytes: 50 << 30, MemoryBytes: 1 << 30},
 		Detect:  Detect{OwnRules: true, Statuses: []string{"stable", "test", "experimental"}, MinLevel: "low"},
+		Alerts:  Alerts{GroupWindow: Duration(time.Hour), MaxEvents: 100},
 	}
 }

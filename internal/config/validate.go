@@ -210,6 +210,50 @@ func (c Config) validateIntake(add func(string, ...any)) {
 	if !slices.Contains([]string{"informational", "low", "medium", "high", "critical"}, c.Detect.MinLevel) {
 		add("detection.min_level: %q is not a level (informational, low, medium, high, critical)", c.Detect.MinLevel)
 	}
+	if c.Alerts.GroupWindow.D() < time.Minute || c.Alerts.GroupWindow.D() > 30*24*time.Hour {
+		add("alerts.group_window: %s is not between 1 minute and 30 days", c.Alerts.GroupWindow)
+	}
+	if c.Alerts.MaxEvents < 1 || c.Alerts.MaxEvents > 10000 {
+		add("alerts.max_events: %d is not between 1 and 10000", c.Alerts.MaxEvents)
+	}
+	if _, err := prefixList(c.Notify.Allow); err != nil {
+		add("notify.allow: %v", err)
+	}
+	seenCh := map[string]bool{}
+	for i, ch := range c.Notify.Channels {
+		where := fmt.Sprintf("notify.channels[%d] (%s)", i, ch.Name)
+		switch {
+		case ch.Name == "":
+			add("notify.channels[%d]: a channel needs a name", i)
+		case seenCh[ch.Name]:
+			add("%s: the name is used twice", where)
+		}
+		seenCh[ch.Name] = true
+		switch ch.Kind {
+		case "email":
+			if len(ch.To) == 0 {
+				add("%s: an email channel needs at least one address in to", where)
+			}
+			if c.Notify.SMTP.Host == "" {
+				add("%s: an email channel needs notify.smtp.host", where)
+			}
+		case "slack", "teams", "json":
+			if ch.URL == "" {
+				add("%s: a %s channel needs its webhook url", where, ch.Kind)
+			}
+		default:
+			add("%s: kind %q is not email, slack, teams or json", where, ch.Kind)
+		}
+		if ch.MinLevel != "" && !slices.Contains([]string{"informational", "low", "medium", "high", "critical"}, ch.MinLevel) {
+			add("%s: min_level %q is not a level (informational, low, medium, high, critical)", where, ch.MinLevel)
+		}
+		if ch.RatePerHour < 0 {
+			add("%s: rate_per_hour must not be negative", where)
+		}
+		if ch.Lang != "" && ch.Lang != "en" && ch.Lang != "ja" {
+			add("%s: lang %q is not en or ja", where, ch.Lang)
+		}
+	}
 	seenPH := map[string]bool{}
 	for i, p := range c.Detect.Placeholders {
 		switch {
@@ -252,4 +296,21 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// prefixList parses addresses and CIDRs.
+func prefixList(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR", s)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
