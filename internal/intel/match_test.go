@@ -146,11 +146,25 @@ func TestFieldKindsOption(t *testing.T) {
 		t.Errorf("WithFieldKinds(peer_addr): hits %v, want one on peer_addr only", got)
 	}
 	fk := DefaultFieldKinds()
-	fk["DestinationIp"] = ""
+	fk["DestinationIp"] = "" // leave it out
+	fk["peer_addr"] = KindIP
 	if defaultFieldKinds["DestinationIp"] != KindIP {
 		t.Error("changing DefaultFieldKinds' map changed the default")
 	}
+	edited, errs := NewSet(list, WithFieldKinds(fk))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if got := hits(edited, ev); len(got) != 1 || got[0].Field != "peer_addr" {
+		t.Errorf("defaults without DestinationIp, with peer_addr: hits %v, want one on peer_addr only", got)
+	}
 }
+
+// The detector's interface (internal/detect declares it) is met by both.
+var (
+	_ interface{ MatchEvent(*event.Event, func(Hit)) } = (*Set)(nil)
+	_ interface{ MatchEvent(*event.Event, func(Hit)) } = (*Live)(nil)
+)
 
 // TestMatchEventNoAllocs checks the promise that a miss costs no
 // allocation, and a hit none beyond what fn does.

@@ -41,7 +41,8 @@ type options struct {
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithFieldKinds replaces DefaultFieldKinds: the event fields MatchEvent
-// looks at and what each carries.
+// looks at and what each carries. A field whose kind is "" is not looked
+// at, so a changed copy of DefaultFieldKinds can leave fields out.
 func WithFieldKinds(fk FieldKinds) Option { return func(o *options) { o.fields = fk } }
 
 // NewSet builds a Set from list. Each indicator's value is normalised
@@ -59,7 +60,6 @@ func NewSet(list []Indicator, opts ...Option) (*Set, []error) {
 	if o.fields == nil {
 		o.fields = DefaultFieldKinds()
 	}
-	var errs []error
 	s := &Set{
 		list:    make([]Indicator, 0, len(list)),
 		hashes:  map[string]*Indicator{},
@@ -70,11 +70,20 @@ func NewSet(list []Indicator, opts ...Option) (*Set, []error) {
 		now:     o.now,
 		counts:  map[Kind]int{},
 	}
+	errs := s.add(list)
+	s.index()
+	errs = append(errs, s.setFields(o.fields)...)
+	return s, errs
+}
+
+// add keeps the indicators of list that normalise, one per kind and value.
+func (s *Set) add(list []Indicator) []error {
+	var errs []error
 	type key struct {
 		k Kind
 		v string
 	}
-	index := make(map[key]int, len(list)) // into s.list
+	at := make(map[key]int, len(list)) // into s.list
 	for i, ind := range list {
 		v, err := Normalize(ind.Kind, ind.Value)
 		if err != nil {
@@ -83,15 +92,20 @@ func NewSet(list []Indicator, opts ...Option) (*Set, []error) {
 		}
 		ind.Value = v
 		k := key{ind.Kind, v}
-		if j, ok := index[k]; ok {
+		if j, ok := at[k]; ok {
 			if old := &s.list[j]; !old.Expires.IsZero() && (ind.Expires.IsZero() || ind.Expires.After(old.Expires)) {
 				*old = ind
 			}
 			continue
 		}
-		index[k] = len(s.list)
+		at[k] = len(s.list)
 		s.list = append(s.list, ind)
 	}
+	return errs
+}
+
+// index builds the lookup structures over s.list.
+func (s *Set) index() {
 	var v4, v6 []cidrEntry
 	for i := range s.list {
 		ind := &s.list[i]
@@ -118,14 +132,15 @@ func NewSet(list []Indicator, opts ...Option) (*Set, []error) {
 		}
 	}
 	s.v4, s.v6 = buildRanges(v4), buildRanges(v6)
-	errs = append(errs, s.setFields(o.fields)...)
-	return s, errs
 }
 
 // setFields builds the FieldID table from fk.
 func (s *Set) setFields(fk FieldKinds) []error {
 	var errs []error
 	for name, k := range fk {
+		if k == "" {
+			continue
+		}
 		if !k.validField() {
 			errs = append(errs, fault.New(fault.Invalid, "intel.unknown_kind", "kind", clip(string(k))))
 			continue
