@@ -37,7 +37,9 @@ type options struct {
 }
 
 // WithClock gives the Set the clock it judges expiry by; the default is
-// time.Now.
+// time.Now. A match calls it at most once, and only when it finds an
+// indicator that has an expiry time; it must be safe to call from several
+// goroutines.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithFieldKinds replaces DefaultFieldKinds: the event fields MatchEvent
