@@ -85,8 +85,9 @@ var hostFields = []event.FieldID{
 // FieldKinds), in field order; an indicator found in several fields is
 // reported once, for the first. Expired indicators never match. It does
 // not allocate when nothing matches, except for host names with non-ASCII
-// letters and IPv6 addresses with a zone; fn must not keep the Hit's Value
-// past the event's life.
+// letters, IPv6 addresses with a zone and URLs longer than 1 KiB (when
+// the set lists URLs); fn must not keep the Hit's Value past the event's
+// life.
 func (s *Set) MatchEvent(ev *event.Event, fn func(Hit)) {
 	if s == nil || len(s.list) == 0 {
 		return
