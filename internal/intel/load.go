@@ -45,12 +45,17 @@ func (e *LineError) Unwrap() error { return e.Err }
 // Plain text, one indicator per line: "value", whose kind Guess infers, or
 // "kind,value" or "kind,value,note" (the kind a word ParseKind knows; the
 // note may hold commas); "value,note" too, except for a URL with its
-// scheme, which may hold commas. Blank lines and lines starting with # are skipped; " #" after
-// a value starts a comment, which becomes the note when there is none.
+// scheme, which may hold commas. Blank lines and lines starting with # are
+// skipped; " #" after a value starts a comment, which becomes the note
+// when there is none.
+//
+// Each indicator's Source is name; Added and ID are left empty for the
+// caller.
 //
 // CSV with a header, recognised by a first line naming a "value" column or
 // a column per kind: columns kind (or type), value, note (or comment,
-// description), expires (or valid_until: 2026-12-31 or RFC 3339), and
+// description), expires (or valid_until: 2026-12-31, meaning the end of
+// that day in UTC, or RFC 3339), and
 // columns named after a kind (md5,sha1,sha256) whose cells are values of
 // that kind. Other columns are ignored, so MISP's CSV export loads. A quoted
 // field may go on over several lines.
