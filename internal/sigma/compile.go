@@ -84,6 +84,7 @@ const (
 	atomNull                     // field absent or empty
 	atomFieldRef                 // compare with another field
 	atomTime                     // part of a date compared with a number
+	atomLongRun                  // a regular expression .{n,}: a run of n characters
 )
 
 type atom struct {
@@ -667,6 +668,15 @@ func (c *compiler) regex(p *Pred, m *modifiers, slots []int32, v Value) (int32, 
 	re, err := regexp.Compile(expr)
 	if err != nil {
 		return 0, problem(v.Pos, "sigma.bad_regex", "field", p.Field, "reason", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+	if n, anyNL, ok := longRun(expr); ok {
+		// .{n,}: a line of at least n characters, without the cost of
+		// simulating n states per byte.
+		a := atom{kind: atomLongRun, slots: slots, num: float64(n), pre: -1, minLen: n}
+		if anyNL {
+			a.cmp = "s"
+		}
+		return c.atomNode(a, expr), nil
 	}
 	pres := requiredLiterals(expr)
 	a := atom{kind: atomRegex, slots: slots, re: re, pre: -1, minLen: minLength(expr)}

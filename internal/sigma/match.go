@@ -437,6 +437,21 @@ func (m *Matcher) check(a *atom, v string, low func() string) bool {
 			lv = lowerString(v)
 		}
 		return a.glob.match(lv)
+	case atomLongRun:
+		if len(v) < a.minLen {
+			return false
+		}
+		run := 0
+		for _, r := range v {
+			if r == '\n' && a.cmp != "s" {
+				run = 0
+				continue
+			}
+			if run++; run >= a.minLen {
+				return true
+			}
+		}
+		return false
 	case atomRegex:
 		if len(v) < a.minLen {
 			return false

@@ -171,3 +171,59 @@ func setScore(set []string) int {
 	}
 	return m
 }
+
+// longRun recognises expressions that only ask for n characters in a row
+// (.{n,} or .{n,m}, unanchored): any run of at least n characters holds
+// one. anyNL says whether '.' matches a newline too (the s flag).
+func longRun(expr string) (n int, anyNL, ok bool) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return 0, false, false
+	}
+	var count func(r *syntax.Regexp) (int, bool, bool)
+	count = func(r *syntax.Regexp) (int, bool, bool) {
+		switch r.Op {
+		case syntax.OpAnyCharNotNL:
+			return 1, false, true
+		case syntax.OpAnyChar:
+			return 1, true, true
+		case syntax.OpStar, syntax.OpQuest, syntax.OpPlus:
+			if r.Sub[0].Op == syntax.OpAnyCharNotNL || r.Sub[0].Op == syntax.OpAnyChar {
+				k := 0
+				if r.Op == syntax.OpPlus {
+					k = 1
+				}
+				return k, r.Sub[0].Op == syntax.OpAnyChar, true
+			}
+		case syntax.OpCapture:
+			return count(r.Sub[0]) // whether it matches, not what it captures
+		}
+		return 0, false, false
+	}
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		subs = re.Sub
+	}
+	total, nl, seen := 0, false, false
+	for i, s := range subs {
+		if s.Op == syntax.OpRepeat && len(s.Sub) == 1 {
+			k, a, good := count(s.Sub[0])
+			if !good || k == 0 {
+				return 0, false, false
+			}
+			total += s.Min
+			nl, seen = a, true
+			continue
+		}
+		k, a, good := count(s)
+		if !good || (seen || i > 0) && a != nl {
+			return 0, false, false
+		}
+		total += k
+		nl, seen = a, true
+	}
+	if total < 2 {
+		return 0, false, false
+	}
+	return total, nl, true
+}
