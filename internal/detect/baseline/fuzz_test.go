@@ -26,13 +26,14 @@ func FuzzRestore(f *testing.F) {
 	f.Add([]byte(magic))
 	f.Add([]byte{})
 
+	before, after := sysmon1("H", t0, `C:\a.exe`, `C:\p.exe`, "u"), sysmon1("H", t0, `C:\b.exe`, `C:\p.exe`, "u")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, in := range [][]byte{data, reseal(append(append([]byte(nil), data...), 0, 0, 0, 0))} {
 			e := mustNew(t, defs, Options{Now: fixedNow, MaxKeys: 8})
-			e.Observe(sysmon1("H", t0, `C:\a.exe`, `C:\p.exe`, "u"), nil)
-			before := snapshot(t, e)
+			e.Observe(before, nil)
+			state := snapshot(t, e)
 			if err := e.Restore(bytes.NewReader(in)); err != nil {
-				if !bytes.Equal(snapshot(t, e), before) {
+				if !bytes.Equal(snapshot(t, e), state) {
 					t.Fatalf("state changed after Restore failed with %v", err)
 				}
 				continue
@@ -45,7 +46,7 @@ func FuzzRestore(f *testing.F) {
 			if !bytes.Equal(snapshot(t, e2), again) {
 				t.Fatal("snapshot, restore, snapshot changed the bytes")
 			}
-			e2.Observe(sysmon1("H", t0, `C:\b.exe`, `C:\p.exe`, "u"), nil)
+			e2.Observe(after, nil)
 		}
 	})
 }
