@@ -264,10 +264,14 @@ func TestSynthetic(t *testing.T) {
 		{"machine account failures", series(20, time.Second,
 			func(_ int, at time.Time) event.Event { return failedLogon(at, "192.168.1.30", "PC07$") }), nil},
 		{"12 accounts sprayed from one address", series(12, 30*time.Second,
-			func(i int, at time.Time) event.Event { return failedLogon(at, "198.51.100.20", fmt.Sprintf("user%02d", i)) }),
+			func(i int, at time.Time) event.Event {
+				return failedLogon(at, "198.51.100.20", fmt.Sprintf("user%02d", i))
+			}),
 			map[string]int{winSpray: 1}},
 		{"9 accounts from one address", series(9, 30*time.Second,
-			func(i int, at time.Time) event.Event { return failedLogon(at, "198.51.100.20", fmt.Sprintf("user%02d", i)) }), nil},
+			func(i int, at time.Time) event.Event {
+				return failedLogon(at, "198.51.100.20", fmt.Sprintf("user%02d", i))
+			}), nil},
 		{"SSH guessing then success", cat(
 			series(10, 3*time.Second, func(i int, at time.Time) event.Event {
 				return sshd(at, fmt.Sprintf("Failed password for root from 203.0.113.77 port %d ssh2", 40000+i))
