@@ -150,8 +150,10 @@ func temporary(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// redactURL shows a URL without what identifies or authorises the caller:
-// scheme://host/… (webhook URLs carry their token in the path or query).
+// RedactURL shows a URL without what may identify or authorise the
+// caller: "scheme://host/…" (webhook and feed URLs carry tokens in their
+// path or query; user information is dropped too). Use it wherever a
+// configured URL goes into an error or a log.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {

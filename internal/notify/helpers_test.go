@@ -142,7 +142,10 @@ func newMailbox(t *testing.T, o mailboxOptions) *mailbox {
 		_ = srv.Serve(ln) // returns when Close stops it
 	}()
 	t.Cleanup(func() {
-		_ = srv.Close() // test teardown: nothing to report
+		// Close may run before Serve has registered the listener: close
+		// it ourselves too. Teardown errors have nothing to report.
+		_ = srv.Close()
+		_ = ln.Close()
 		<-done
 	})
 	return mb

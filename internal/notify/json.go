@@ -14,7 +14,8 @@ const JSONVersion = 1
 // JSONMessage is the body the json webhook kind POSTs, with
 // Content-Type application/json; charset=utf-8. Every field is always
 // present (lists as [], not null). Texts are the alert's own, not cut and
-// not escaped: a receiver must escape them for wherever it shows them.
+// not escaped: a receiver must escape them for wherever it shows them. A
+// URL that is not absolute http or https is sent as "".
 //
 // When a secret is configured, SignatureHeader carries
 // "sha256=" + hex(HMAC-SHA256(secret, raw body)); since sent_at is inside
@@ -68,7 +69,7 @@ func jsonPayload(m Message, now time.Time) ([]byte, error) {
 		Title:   m.Title,
 		Summary: m.Summary,
 		Level:   m.Level,
-		URL:     m.URL,
+		URL:     link(m.URL),
 		Lang:    string(m.Lang),
 		Facts:   make([]JSONFact, 0, len(m.Facts)),
 		Items:   make([]JSONItem, 0, len(m.Items)),
@@ -83,7 +84,7 @@ func jsonPayload(m Message, now time.Time) ([]byte, error) {
 		j.Facts = append(j.Facts, JSONFact(f))
 	}
 	for _, it := range m.Items {
-		ji := JSONItem{Title: it.Title, Level: it.Level, URL: it.URL, Count: it.Count}
+		ji := JSONItem{Title: it.Title, Level: it.Level, URL: link(it.URL), Count: it.Count}
 		if !it.Time.IsZero() {
 			t := it.Time.UTC()
 			ji.Time = &t

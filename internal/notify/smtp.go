@@ -300,7 +300,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 	conn, err := client.DialToSMTPClientWithContext(ctx)
 	if err != nil {
-		return s.scr.sendError(s.Name(), s.cfg.target(), st.op(), err)
+		return s.scr.sendError(s.Name(), s.cfg.target(), st.op(err), err)
 	}
 	if err := client.SendWithSMTPClient(conn, msg); err != nil {
 		_ = client.CloseWithSMTPClient(conn) // the send error is the one to report
@@ -318,8 +318,13 @@ type attempt struct {
 	user      string
 }
 
-func (a *attempt) op() string {
+func (a *attempt) op(err error) string {
+	var cv *tls.CertificateVerificationError
+	var alert tls.AlertError
+	var rh tls.RecordHeaderError
 	switch {
+	case errors.As(err, &cv), errors.As(err, &alert), errors.As(err, &rh):
+		return "TLS handshake"
 	case a.authing:
 		return fmt.Sprintf("authenticate as %q", a.user)
 	case a.connected:
@@ -417,6 +422,7 @@ func (s *SMTP) compose(m Message) (*gomail.Msg, error) {
 	msg.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
 	msg.SetGenHeader(gomail.HeaderContentLang, string(l.lang))
 	msg.SetGenHeader("X-Koban-Level", string(m.Level))
+	msg.SetUserAgent("koban") // not the library and its version
 	msg.SetBodyString(gomail.TypeTextPlain, renderText(v))
 	html, err := renderHTML(v)
 	if err != nil {
