@@ -140,6 +140,15 @@ func TestRuleMetadata(t *testing.T) {
 				t.Errorf("%s: level %s, referenced by a correlation: %t", where, r.Level, fed)
 			}
 		case sigma.KindCorrelation:
+			// A correlation another one refers to raises no alert of its
+			// own (generate: false), so its level says informational.
+			fed := referenced[r.Name] || referenced[r.ID]
+			if fed != (r.Level == "informational") {
+				t.Errorf("%s: level %s, referenced by a correlation: %t", where, r.Level, fed)
+			}
+			if r.Correlation.Generate {
+				t.Errorf("%s: generate: true would alert on every base event", where)
+			}
 			if !strings.HasPrefix(r.File, "mr_") {
 				t.Errorf("%s: a file holding correlations is named mr_*", where)
 			}

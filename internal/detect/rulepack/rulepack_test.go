@@ -229,6 +229,16 @@ func TestSynthetic(t *testing.T) {
 		{"elevated RDP logon at 22:00 JST", one(elevated(13, 0, "10", "192.168.1.10")), map[string]int{offHours: 1}},
 		{"elevated console logon at 19:00 JST", one(elevated(10, 0, "2", "127.0.0.1")), map[string]int{offHours: 1}},
 		{"elevated cached logon at 07:59 JST", one(elevated(22, 59, "11", "127.0.0.1")), map[string]int{offHours: 1}},
+		{"elevated RDP logon at 03:00 JST through Winlogbeat", one(winlogbeat(time.Date(2026, 3, 3, 18, 0, 0, 0, time.UTC),
+			"winlog.event_id", "4624", "winlog.channel", "Security", "winlog.computer_name", "fs01.example.local",
+			"winlog.event_data.LogonType", "10", "winlog.event_data.IpAddress", "192.168.1.10",
+			"winlog.event_data.TargetUserName", "it-admin", "winlog.event_data.ElevatedToken", "%%1842")),
+			map[string]int{offHours: 1}},
+		{"elevated RDP logon at 12:00 JST through Winlogbeat", one(winlogbeat(time.Date(2026, 3, 3, 3, 0, 0, 0, time.UTC),
+			"winlog.event_id", "4624", "winlog.channel", "Security", "winlog.computer_name", "fs01.example.local",
+			"winlog.event_data.LogonType", "10", "winlog.event_data.IpAddress", "192.168.1.10",
+			"winlog.event_data.TargetUserName", "it-admin", "winlog.event_data.ElevatedToken", "%%1842")),
+			nil},
 		{"elevated logons in business hours", cat(
 			one(elevated(9, 59, "10", "192.168.1.10")), // 18:59 JST
 			one(elevated(23, 0, "2", "127.0.0.1")),     // 08:00 JST
@@ -345,6 +355,18 @@ func TestSynthetic(t *testing.T) {
 			check(t, e, e.alerts(tt.evs), tt.want)
 		})
 	}
+}
+
+// winlogbeat builds a normalised Winlogbeat document (flattened keys) sent
+// at at.
+func winlogbeat(at time.Time, kv ...string) event.Event {
+	e := event.Event{Received: at.Add(time.Minute).UnixNano()}
+	e.Add("@timestamp", at.UTC().Format(time.RFC3339Nano))
+	for i := 0; i+1 < len(kv); i += 2 {
+		e.Add(kv[i], kv[i+1])
+	}
+	norm.Event(&e)
+	return e
 }
 
 // auditLine builds a normalised auditd record as the syslog listener
