@@ -240,9 +240,11 @@ func (e *Engine) Definitions() []Definition {
 	return out
 }
 
-// Observe feeds one event to every definition and calls fn for each
-// finding, after the engine's lock is released. It allocates nothing for
-// an event no definition observes. Not safe for concurrent calls.
+// Observe feeds one event to every definition and calls fn (which may be
+// nil) for each finding, after the engine's lock is released, so fn may
+// call Stats or Snapshot. It allocates nothing for an event no definition
+// observes, nor, once the tables have grown, for one that makes no
+// finding. Not safe for concurrent calls: one goroutine observes.
 func (e *Engine) Observe(ev *event.Event, fn func(Finding)) {
 	e.events.Add(1)
 	locked := false
@@ -323,63 +325,21 @@ func (c *compiled) observe(at int64, hk, hv uint64) (int, bool) {
 	c.observed++
 	learning := false
 	if c.subjects != nil {
-		s, _, ok := c.subjects.get(hk)
-		if !ok {
-			s, _ = c.subjects.put(hk)
-			s.first, s.last = at, at
-		}
-		s.last = max(s.last, at)
+		s, _ := c.subjects.sight(hk, at)
 		learning = at < addSat(s.first, c.learn)
 	}
-	count := 1
+	var count int
+	var ok bool
 	switch c.def.Kind {
 	case FirstSeen:
-		v, _, ok := c.values.get(hv)
-		if ok {
-			stale := c.window > 0 && at > addSat(v.last, c.window)
-			v.last = max(v.last, at)
-			if !stale {
-				return 0, false
-			}
-		} else {
-			v, _ = c.values.put(hv)
-			v.first, v.last = at, at
-		}
+		count, ok = c.firstSeen(at, hv)
 	case Rare:
-		v, i, ok := c.values.get(hv)
-		if !ok {
-			v, i = c.values.put(hv)
-			v.first = at
-		}
-		v.last = max(v.last, at)
-		n := c.values.since(i, addSat(at, -c.window))
-		c.values.record(i, at)
-		if n >= c.def.Threshold {
-			return 0, false
-		}
-		count = n + 1
+		count, ok = c.rare(at, hv)
 	case Threshold:
-		v, i, ok := c.values.get(hv)
-		if !ok {
-			v, i = c.values.put(hv)
-			v.first = at
-		}
-		v.last = max(v.last, at)
-		c.values.record(i, at)
-		ts := c.values.times(i)
-		if len(ts) < c.def.Threshold {
-			return 0, false
-		}
-		latest := ts[len(ts)-1]
-		if latest-ts[0] >= c.window || latest < v.quiet {
-			return 0, false
-		}
-		if learning {
-			c.held++
-			return 0, false
-		}
-		v.quiet = addSat(latest, c.window)
-		count = len(ts)
+		count, ok = c.threshold(at, hv, learning)
+	}
+	if !ok {
+		return 0, false
 	}
 	if learning {
 		c.held++
@@ -387,6 +347,49 @@ func (c *compiled) observe(at int64, hk, hv uint64) (int, bool) {
 	}
 	c.findings++
 	return count, true
+}
+
+// firstSeen: a value is new when it is not in the table, or, with a
+// window, was last seen longer ago than that.
+func (c *compiled) firstSeen(at int64, hv uint64) (int, bool) {
+	v, _, ok := c.values.get(hv)
+	if !ok {
+		c.values.sight(hv, at)
+		return 1, true
+	}
+	stale := c.window > 0 && at > addSat(v.last, c.window)
+	v.last = max(v.last, at)
+	return 1, stale
+}
+
+// rare: a value is rare while fewer than Threshold of its kept sightings
+// are later than one window before this one. Sightings after this one
+// (events out of order) count too: they are already known.
+func (c *compiled) rare(at int64, hv uint64) (int, bool) {
+	_, i := c.values.sight(hv, at)
+	n := c.values.since(i, addSat(at, -c.window))
+	c.values.record(i, at)
+	return n + 1, n < c.def.Threshold
+}
+
+// threshold: a subject fires when its latest Threshold events fit in one
+// window, then stays quiet until one window after the latest of them.
+// While learning it neither fires nor goes quiet.
+func (c *compiled) threshold(at int64, hv uint64, learning bool) (int, bool) {
+	v, i := c.values.sight(hv, at)
+	c.values.record(i, at)
+	ts := c.values.times(i)
+	if len(ts) < c.def.Threshold {
+		return 0, false
+	}
+	latest := ts[len(ts)-1]
+	if latest-ts[0] >= c.window || latest < v.quiet {
+		return 0, false
+	}
+	if !learning {
+		v.quiet = addSat(latest, c.window)
+	}
+	return len(ts), true
 }
 
 // addSat returns a+b, stopping at the int64 limits.

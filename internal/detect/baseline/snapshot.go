@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // The snapshot format, version 1. Integers are unsigned (uvarint) or
@@ -228,50 +229,9 @@ func (e *Engine) decode(data []byte) (*restored, error) {
 	st.key = sipKey{d.u64("key"), d.u64("key")}
 	d.varint("save time")
 	n := d.uvarint("definition count")
-	byName := make(map[string]int, len(e.defs))
-	for i, c := range e.defs {
-		byName[c.def.Name] = i
-	}
 	seen := map[string]bool{}
 	for k := uint64(0); k < n && d.err == nil; k++ {
-		ln := d.uvarint("definition name length")
-		if ln > maxNameLen {
-			d.fail("definition name too long")
-			break
-		}
-		name := string(d.bytes(int(ln), "definition name"))
-		if seen[name] {
-			d.fail("definition " + name + " appears twice")
-			break
-		}
-		seen[name] = true
-		fp := d.u64("fingerprint")
-		i, known := byName[name]
-		keep := known && e.defs[i].fp == fp
-		want := -1 // times per entry the engine's definition expects
-		if keep {
-			want = e.defs[i].perEntry()
-		}
-		vals := e.decodeTable(d, want)
-		var subj *table
-		if flag := d.bytes(1, "subjects flag"); flag != nil {
-			switch flag[0] {
-			case 0:
-			case 1:
-				subj = e.decodeTable(d, min(want, 0))
-			default:
-				d.fail("bad subjects flag")
-			}
-		}
-		if keep && d.err == nil {
-			st.values[i] = vals
-			if e.defs[i].learn > 0 {
-				if subj == nil {
-					subj = newTable(e.maxKeys, 0)
-				}
-				st.subjects[i] = subj
-			}
-		}
+		e.decodeDefinition(d, st, seen)
 	}
 	if d.err == nil && d.off != len(d.b) {
 		d.fail("trailing bytes")
@@ -280,6 +240,50 @@ func (e *Engine) decode(data []byte) (*restored, error) {
 		return nil, d.err
 	}
 	return st, nil
+}
+
+// decodeDefinition reads one definition's state into st when the engine
+// has a definition of that name and fingerprint, and skips it otherwise.
+func (e *Engine) decodeDefinition(d *decoder, st *restored, seen map[string]bool) {
+	ln := d.uvarint("definition name length")
+	if ln > maxNameLen {
+		d.fail("definition name too long")
+		return
+	}
+	name := string(d.bytes(int(ln), "definition name"))
+	if seen[name] {
+		d.fail("definition " + name + " appears twice")
+		return
+	}
+	seen[name] = true
+	fp := d.u64("fingerprint")
+	i := slices.IndexFunc(e.defs, func(c *compiled) bool { return c.def.Name == name })
+	keep := i >= 0 && e.defs[i].fp == fp
+	want := -1 // times per entry the engine's definition expects; -1 skips
+	if keep {
+		want = e.defs[i].perEntry()
+	}
+	vals := e.decodeTable(d, want)
+	var subj *table
+	if flag := d.bytes(1, "subjects flag"); flag != nil {
+		switch flag[0] {
+		case 0:
+		case 1:
+			subj = e.decodeTable(d, min(want, 0))
+		default:
+			d.fail("bad subjects flag")
+		}
+	}
+	if !keep || d.err != nil {
+		return
+	}
+	st.values[i] = vals
+	if e.defs[i].learn > 0 {
+		if subj == nil {
+			subj = newTable(e.maxKeys, 0)
+		}
+		st.subjects[i] = subj
+	}
 }
 
 // decodeTable reads one table. want is the times per entry the engine

@@ -43,6 +43,18 @@ func (t *table) get(h uint64) (*entry, int32, bool) {
 	return &t.ents[i], i, true
 }
 
+// sight returns the entry of h, made the most recent, adding it first seen
+// at event time at when it is new; its last time becomes at if later.
+func (t *table) sight(h uint64, at int64) (*entry, int32) {
+	e, i, ok := t.get(h)
+	if !ok {
+		e, i = t.put(h)
+		e.first, e.last = at, at
+	}
+	e.last = max(e.last, at)
+	return e, i
+}
+
 // put adds h as the most recent entry, evicting the least recent when the
 // table is full. h must not be in the table.
 func (t *table) put(h uint64) (*entry, int32) {
