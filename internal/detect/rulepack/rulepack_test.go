@@ -308,6 +308,9 @@ func TestSynthetic(t *testing.T) {
 		{"gpasswd -a", one(syslogLine(base, "web01", "gpasswd", "user bob added by root to group sudo")), map[string]int{linuxAdminGroup: 1}},
 		{"gpasswd -a, shadow group", one(syslogLine(base, "web01", "gpasswd", "user bob added by root to group wheel in /etc/gshadow")),
 			map[string]int{linuxAdminGroup: 1}},
+		{"gpasswd -a, read from auth.log", one(fileLine(base, "Mar  2 10:00:00 web01 gpasswd[2087]: user bob added by root to group sudo")),
+			map[string]int{linuxAdminGroup: 1}},
+		{"the same text from another program", one(syslogLine(base, "web01", "logger", "add 'bob' to group 'sudo'")), nil},
 		{"other group changes", cat(
 			one(syslogLine(base, "web01", "usermod", "add 'bob' to group 'docker'")),
 			one(syslogLine(base, "web01", "usermod", "delete 'bob' from group 'sudo'")),
@@ -355,6 +358,14 @@ func TestSynthetic(t *testing.T) {
 			check(t, e, e.alerts(tt.evs), tt.want)
 		})
 	}
+}
+
+// fileLine builds a normalised event from one line of a log file.
+func fileLine(received time.Time, line string) event.Event {
+	e := event.Event{Received: received.UnixNano()}
+	e.Add("message", line)
+	norm.Event(&e)
+	return e
 }
 
 // winlogbeat builds a normalised Winlogbeat document (flattened keys) sent
