@@ -4,6 +4,8 @@ package rulepack_test
 
 import (
 	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/koban-csirt/koban/internal/detect/rulepack"
 	"github.com/koban-csirt/koban/internal/normalize"
+	"github.com/koban-csirt/koban/internal/shareddata"
 	"github.com/koban-csirt/koban/internal/sigma"
 )
 
@@ -194,4 +197,64 @@ func TestCompile(t *testing.T) {
 	if cr.Len() != correlations {
 		t.Errorf("sigma.NewCorrelator: %d correlations, want %d", cr.Len(), correlations)
 	}
+}
+
+// TestAlongsideSigmaHQ loads the pack beside SigmaHQ's rules, as koban
+// does: no id or name is taken twice, and every correlation still resolves.
+func TestAlongsideSigmaHQ(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("parses every SigmaHQ rule")
+	}
+	ours := loadPack(t)
+	mine := map[string]bool{}
+	for _, r := range ours {
+		mine[r.ID] = true
+		if r.Name != "" {
+			mine[r.Name] = true
+		}
+	}
+	var all []*sigma.Rule
+	root := shareddata.Path(t, "sigma/rules")
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".yml") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rs, _ := sigma.Parse(p, b) // SigmaHQ's own problems are the engine's tests' business
+		for _, r := range rs {
+			if mine[r.ID] || (r.Name != "" && mine[r.Name]) {
+				t.Errorf("%s: id %s / name %q is also the pack's", p, r.ID, r.Name)
+			}
+		}
+		all = append(all, rs...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) < 1000 {
+		t.Fatalf("read %d SigmaHQ rules from %s, want the full rule set", len(all), root)
+	}
+	all = append(all, ours...)
+	cr, probs := sigma.NewCorrelator(all, sigma.CorrelatorOptions{})
+	for _, p := range probs {
+		t.Errorf("sigma.NewCorrelator: %v", p)
+	}
+	if want := countKind(ours, sigma.KindCorrelation); cr.Len() < want {
+		t.Errorf("sigma.NewCorrelator: %d correlations, want at least the pack's %d", cr.Len(), want)
+	}
+}
+
+func countKind(rules []*sigma.Rule, k sigma.Kind) int {
+	n := 0
+	for _, r := range rules {
+		if r.Kind == k {
+			n++
+		}
+	}
+	return n
 }
