@@ -3,16 +3,27 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"github.com/koban-csirt/koban/internal/alert"
+	"github.com/koban-csirt/koban/internal/config"
 	"github.com/koban-csirt/koban/internal/detect"
+	"github.com/koban-csirt/koban/internal/detect/baseline"
 	"github.com/koban-csirt/koban/internal/event"
 	"github.com/koban-csirt/koban/internal/fault"
+	"github.com/koban-csirt/koban/internal/i18n"
+	"github.com/koban-csirt/koban/internal/intel"
 	"github.com/koban-csirt/koban/internal/journal"
+	"github.com/koban-csirt/koban/internal/notify"
 )
 
 // detectReader is the journal reader that feeds detection.
@@ -33,6 +44,10 @@ type detection struct {
 	alerts  *alert.Service
 	notify  func(ctx context.Context, a alert.Alert) // nil: no notifications
 	log     *slog.Logger
+	// stateDir keeps the baselines' and correlations' state across
+	// restarts; saved every stateEvery and when detection stops.
+	stateDir string
+	base     *baseline.Engine
 
 	events, detections, alertsNew, suppressed atomic.Int64
 }
@@ -43,8 +58,15 @@ func (d *detection) run(ctx context.Context) error {
 		return err
 	}
 	defer r.Close()
+	d.loadState()
+	defer d.saveState()
+	lastSave := time.Now()
 	var found []detect.Detection
 	for {
+		if time.Since(lastSave) >= stateEvery {
+			d.saveState()
+			lastSave = time.Now()
+		}
 		evs, pos, err := r.Next(ctx, detectBatch)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -69,6 +91,86 @@ func (d *detection) run(ctx context.Context) error {
 			d.log.Warn("journal reader commit failed", "reader", detectReader, "error", err)
 		}
 	}
+}
+
+// stateEvery is how often detection state is saved while running.
+const stateEvery = 5 * time.Minute
+
+func (d *detection) baselinePath() string    { return filepath.Join(d.stateDir, "baselines.bin") }
+func (d *detection) correlationPath() string { return filepath.Join(d.stateDir, "correlations.bin") }
+
+// loadState restores the baselines and correlation windows saved at the
+// last stop; a missing file is a first start, a damaged one is logged and
+// detection starts afresh.
+func (d *detection) loadState() {
+	if d.stateDir == "" {
+		return
+	}
+	if d.base != nil {
+		if err := d.base.LoadFile(d.baselinePath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			d.log.Warn("baselines not restored; learning again", "error", err)
+		}
+	}
+	if r := d.det.Rules(); r != nil && r.Correlator != nil {
+		f, err := os.Open(d.correlationPath())
+		if err == nil {
+			if err := r.Correlator.Restore(f); err != nil {
+				d.log.Warn("correlation windows not restored; starting empty", "error", err)
+			}
+			f.Close()
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			d.log.Warn("correlation windows not restored; starting empty", "error", err)
+		}
+	}
+}
+
+// saveState writes the baselines and correlation windows, each file
+// replaced atomically.
+func (d *detection) saveState() {
+	if d.stateDir == "" {
+		return
+	}
+	if err := os.MkdirAll(d.stateDir, 0o700); err != nil {
+		d.log.Warn("detection state not saved", "error", err)
+		return
+	}
+	if d.base != nil {
+		if err := d.base.SaveFile(d.baselinePath()); err != nil {
+			d.log.Warn("baselines not saved", "error", err)
+		}
+	}
+	if r := d.det.Rules(); r != nil && r.Correlator != nil {
+		var buf bytes.Buffer
+		err := r.Correlator.Snapshot(&buf)
+		if err == nil {
+			err = writeFileAtomic(d.correlationPath(), buf.Bytes())
+		}
+		if err != nil {
+			d.log.Warn("correlation windows not saved", "error", err)
+		}
+	}
+}
+
+// writeFileAtomic replaces path with data: a crash leaves the old file or
+// the new one, never half of either.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // record stores one detection as an alert and notifies when it is new or
@@ -113,4 +215,64 @@ func alertDetection(x detect.Detection) alert.Detection {
 		}
 	}
 	return out
+}
+
+// newDetection builds detection from the configuration: the rules, the
+// indicator list, the baselines, and the notification router (nil when no
+// channel is configured).
+func newDetection(ctx context.Context, c config.Config, j *journal.Journal, alerts *alert.Service, cat *i18n.Catalog, baseURL string, log *slog.Logger) (*detection, *alert.Router, error) {
+	cr, err := compileRules(ctx, c, configuredSources(c))
+	if err != nil {
+		return nil, nil, err
+	}
+	logRules(log, cr)
+	o := detect.Options{Rules: cr.rules}
+	if c.Detect.Indicators != "" {
+		live, err := loadIndicators(c.Detect.Indicators, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		o.Indicators = live
+	}
+	base, err := baseline.New(baseline.Defaults(), baseline.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("baselines: %w", err)
+	}
+	o.Baselines = base
+	d := &detection{journal: j, det: detect.New(o), alerts: alerts, log: log, stateDir: filepath.Join(c.DataDir, "state"), base: base}
+	n, routes, err := newNotifier(c, cat, baseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n == nil {
+		return d, nil, nil
+	}
+	router, err := alert.NewRouter(n, routes, alert.RouterOptions{Retryable: notify.Retryable, Log: log.With("component", "notify")})
+	if err != nil {
+		return nil, nil, err
+	}
+	d.notify = router.Notify
+	return d, router, nil
+}
+
+// loadIndicators reads the indicator list file; bad lines are logged and
+// left out.
+func loadIndicators(path string, log *slog.Logger) (*intel.Live, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("detection.indicators: %w", err)
+	}
+	defer f.Close()
+	list, errs := intel.Load(f, path)
+	set, serrs := intel.NewSet(list)
+	errs = append(errs, serrs...)
+	for i, e := range errs {
+		if i == 10 {
+			log.Warn("more indicator problems not shown", "count", len(errs)-10)
+			break
+		}
+		log.Warn("indicator left out", "problem", e.Error())
+	}
+	log.Info("indicators loaded", "file", path, "count", set.Len())
+	return intel.NewLive(set), nil
 }

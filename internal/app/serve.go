@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/koban-csirt/koban/internal/alert"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
@@ -73,8 +75,14 @@ func serve(ctx context.Context, c config.Config, env Env, log *slog.Logger) erro
 
 	reg.MustRegister(newPipelineCollector(pl))
 
+	alerts := alert.New(db, alert.Options{GroupWindow: c.Alerts.GroupWindow.D(), MaxEvents: c.Alerts.MaxEvents, Log: log.With("component", "alerts")})
+	det, router, err := newDetection(ctx, c, pl.journal, alerts, cat, c.BaseURL, log.With("component", "detect"))
+	if err != nil {
+		return err
+	}
+
 	srv, err := web.New(web.Options{
-		Events: pl.events, Sources: pl.registry.Snapshot,
+		Events: pl.events, Sources: pl.registry.Snapshot, Alerts: alerts,
 		Auth: authSvc, Audit: db, Catalog: cat, Health: db.Ping, Log: log.With("component", "web"),
 		Registry: reg, Version: Version(), StoreKind: string(db.Dialect()), BaseURL: c.BaseURL,
 		MaxBodyBytes: c.HTTP.MaxBodyBytes, TrustedProxies: trustedProxies(c), MetricsToken: c.Metrics.Token.Reveal(),
@@ -144,6 +152,21 @@ func serve(ctx context.Context, c config.Config, env Env, log *slog.Logger) erro
 		return nil
 	})
 	g.Go(func() error { return pl.run(gctx, c.HTTP.ShutdownGrace.D()) })
+	g.Go(func() error { return det.run(gctx) })
+	if router != nil {
+		g.Go(func() error {
+			err := router.Run(gctx)
+			fctx, cancel := context.WithTimeout(context.Background(), c.HTTP.ShutdownGrace.D())
+			defer cancel()
+			if ferr := router.Flush(fctx); ferr != nil {
+				log.Warn("notifications not flushed at shutdown", "error", ferr)
+			}
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		})
+	}
 	g.Go(func() error {
 		t := time.NewTicker(sweepEvery)
 		defer t.Stop()

@@ -3,6 +3,7 @@
 package detect
 
 import (
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,9 @@ type IndicatorMatcher interface {
 // Rules is a compiled rule set with what the detector needs about it.
 type Rules struct {
 	Set *sigma.Ruleset
+	// Correlator evaluates the correlation rules of the set; nil when
+	// there are none. It is used by the detector's goroutine only.
+	Correlator *sigma.Correlator
 	// MinLevel: matches of rules below it are not reported (they may
 	// still feed correlations).
 	MinLevel int
@@ -76,7 +80,6 @@ type Detector struct {
 	ioc     IndicatorMatcher
 	base    *baseline.Engine
 	iocLvl  string
-	fields  []Field // reused per detection
 	matched int64
 }
 
@@ -126,6 +129,12 @@ func (d *Detector) Event(ev *event.Event, fn func(Detection)) {
 			d.m, d.mRules = r.Set.NewMatcher(), r
 		}
 		d.m.Match(ev, func(m sigma.Match) {
+			if c := r.Correlator; c != nil {
+				c.Observe(m, ev, func(cm sigma.CorrelationMatch) { fn(correlationDetection(cm, ev)) })
+				if c.Silent(m.Rule) {
+					return
+				}
+			}
 			if sigma.LevelRank(m.Rule.Level) < r.MinLevel {
 				return
 			}
@@ -206,6 +215,50 @@ func clip(v string) string {
 	}
 	return v[:cut] + "…"
 }
+
+// correlationDetection reports a correlation rule that fired; its group-by
+// values are its key fields, and host and user come from them when the
+// rule groups by such a field, else from the event that completed it.
+func correlationDetection(cm sigma.CorrelationMatch, ev *event.Event) Detection {
+	r := cm.Rule
+	det := Detection{
+		Time: time.Unix(0, cm.Last).UTC(), Tenant: ev.Tenant, Source: SourceCorrelation,
+		RuleID: r.ID, RuleTitle: r.Title, Level: r.Level, Tags: r.Tags, Host: ev.Host,
+		EventIDs: append([]event.ID(nil), cm.Events...),
+	}
+	if det.RuleID == "" {
+		det.RuleID = r.Ref()
+	}
+	if det.Level == "" {
+		det.Level = "medium"
+	}
+	userSet := false
+	if c := r.Correlation; c != nil {
+		for i, name := range c.GroupBy {
+			if i >= len(cm.Group) {
+				break
+			}
+			v := clip(cm.Group[i])
+			det.Fields = append(det.Fields, Field{name, v})
+			switch name {
+			case "Computer", "Hostname", "host", "ComputerName":
+				det.Host = v
+			}
+			for _, u := range userFields {
+				if name == u && !userSet {
+					det.User, userSet = v, true
+				}
+			}
+		}
+		det.Fields = append(det.Fields, Field{"count", strconvFloat(cm.Count)})
+	}
+	if !userSet {
+		det.User = userOf(ev)
+	}
+	return det
+}
+
+func strconvFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 func (d *Detector) iocDetection(h intel.Hit, ev *event.Event) Detection {
 	det := d.base0(ev)
