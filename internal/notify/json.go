@@ -3,6 +3,7 @@
 package notify
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -91,5 +92,17 @@ func jsonPayload(m Message, now time.Time) ([]byte, error) {
 		}
 		j.Items = append(j.Items, ji)
 	}
-	return json.Marshal(j)
+	return marshal(j)
+}
+
+// marshal encodes v without escaping <, > and & (the bodies are never put
+// into HTML, and Japanese and markup-heavy text stays smaller).
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -77,8 +77,8 @@ func (m Message) Digest() bool { return len(m.Items) > 0 }
 
 // check returns an error when m cannot be sent at all.
 func (m Message) check() error {
-	if strings.TrimSpace(m.Title) == "" {
-		return errors.New("message has no title")
+	if oneLine(m.Title, maxTitle) == "" {
+		return errors.New("message has no title (or only spaces and control characters)")
 	}
 	if !m.Level.Valid() {
 		return fmt.Errorf("message level %q is not informational, low, medium, high or critical", m.Level)
@@ -265,12 +265,15 @@ type view struct {
 	Summary   string
 	URL       string
 	Facts     []Fact
-	MoreFacts string // "3 more not shown", or ""
+	MoreFacts string // "3 more fields are shown in koban.", or ""
 	Items     []viewItem
 	MoreItems string
-	Open      string // "Open in koban"
-	Footer    string
-	Lang      i18n.Lang
+	// hiddenFacts and hiddenItems count what MoreFacts and MoreItems
+	// speak of.
+	hiddenFacts, hiddenItems int
+	Open                     string // "Open in koban"
+	Footer                   string
+	Lang                     i18n.Lang
 }
 
 type viewItem struct {
@@ -296,7 +299,8 @@ func newView(l labels, m Message) view {
 	}
 	for i, f := range m.Facts {
 		if i == maxFacts {
-			v.MoreFacts = l.t("notify.more_facts", "count", len(m.Facts)-maxFacts)
+			v.hiddenFacts = len(m.Facts) - maxFacts
+			v.MoreFacts = l.t("notify.more_facts", "count", v.hiddenFacts)
 			break
 		}
 		name, value := oneLine(f.Name, maxName), plain(f.Value, maxValue)
@@ -307,7 +311,8 @@ func newView(l labels, m Message) view {
 	}
 	for i, it := range m.Items {
 		if i == maxItems {
-			v.MoreItems = l.t("notify.more_items", "count", len(m.Items)-maxItems)
+			v.hiddenItems = len(m.Items) - maxItems
+			v.MoreItems = l.t("notify.more_items", "count", v.hiddenItems)
 			break
 		}
 		vi := viewItem{

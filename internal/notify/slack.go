@@ -3,7 +3,6 @@
 package notify
 
 import (
-	"encoding/json"
 	"strings"
 	"unicode/utf8"
 )
@@ -128,5 +127,5 @@ func slackPayload(l labels, m Message) ([]byte, error) {
 	if v.URL != "" {
 		add(slackBlock{Type: "section", Text: mrkdwnText(slackLink(v.URL, mrkdwn(v.Open, 100)))})
 	}
-	return json.Marshal(msg)
+	return marshal(msg)
 }

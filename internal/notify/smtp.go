@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 	gosmtp "github.com/wneessen/go-mail/smtp"
@@ -414,7 +415,7 @@ func (s *SMTP) compose(m Message) (*gomail.Msg, error) {
 	if err := msg.To(s.cfg.To...); err != nil {
 		return nil, err
 	}
-	msg.Subject(v.Subject)
+	setSubject(msg, v.Subject)
 	now := s.opt.now()
 	msg.SetDateWithValue(now)
 	msg.SetMessageIDWithValue(messageID(s.from.Address))
@@ -430,6 +431,38 @@ func (s *SMTP) compose(m Message) (*gomail.Msg, error) {
 	}
 	msg.AddAlternativeString(gomail.TypeTextHTML, html)
 	return msg, nil
+}
+
+// setSubject sets the Subject header. The MIME encoder leaves ASCII text
+// as it is, even text that looks like an encoded word ("=?UTF-8?B?…?="),
+// which mail clients would then decode: an event could put any words into
+// the subject that way. A subject holding "=?" is encoded whole instead.
+func setSubject(msg *gomail.Msg, subject string) {
+	if !strings.Contains(subject, "=?") {
+		msg.Subject(subject)
+		return
+	}
+	msg.SetGenHeaderPreformatted(gomail.HeaderSubject, encodeWords(subject))
+}
+
+// encodeWords encodes s as RFC 2047 B-encoded words of at most 75
+// characters, one per folded line, never splitting a character.
+func encodeWords(s string) string {
+	const maxChunk = 45 // bytes: 60 base64 characters and the 12 of "=?UTF-8?B?", "?="
+	var words []string
+	for len(s) > 0 {
+		n := 0
+		for n < len(s) {
+			_, size := utf8.DecodeRuneInString(s[n:])
+			if n+size > maxChunk {
+				break
+			}
+			n += size
+		}
+		words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, "\r\n ")
 }
 
 // messageID returns "<random>@<domain of from>", so that the ID names no

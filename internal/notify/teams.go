@@ -3,7 +3,6 @@
 package notify
 
 import (
-	"encoding/json"
 	"strings"
 )
 
@@ -19,6 +18,12 @@ import (
 // renders Markdown.
 
 const adaptiveCardType = "application/vnd.microsoft.card.adaptive"
+
+// teamsBudget is how many bytes of alert text a card carries at most:
+// Teams refuses cards over about 28 KB, and the card's own structure needs
+// room too. Facts and items that do not fit are counted in the "more …
+// shown in koban" line instead.
+const teamsBudget = 16 << 10
 
 type teamsMessage struct {
 	Type        string            `json:"type"` // "message"
@@ -108,19 +113,31 @@ func teamsPayload(l labels, m Message) ([]byte, error) {
 			add(b)
 		}
 	}
+	budget := teamsBudget - len(v.Title) - len(v.Summary)
+	omitted := 0
 	for i, f := range v.Facts {
+		value := strings.ReplaceAll(f.Value, "\n", " ")
+		if budget -= len(f.Name) + len(value); budget < 0 {
+			omitted = len(v.Facts) - i
+			break
+		}
 		name := run(f.Name + ": ")
 		name.Weight = "Bolder"
-		b := block(name, run(strings.ReplaceAll(f.Value, "\n", " ")))
+		b := block(name, run(value))
 		b.Spacing, b.Separator = "Small", i == 0
 		add(b)
 	}
-	if v.MoreFacts != "" {
-		r := run(v.MoreFacts)
+	if more := moreText(l, "notify.more_facts", v.MoreFacts, omitted, v.hiddenFacts); more != "" {
+		r := run(more)
 		r.IsSubtle = true
 		add(block(r))
 	}
+	omitted = 0
 	for i, it := range v.Items {
+		if budget -= len(it.Title) + len(it.URL) + len(it.Count) + len(it.Time); budget < 0 {
+			omitted = len(v.Items) - i
+			break
+		}
 		lv := run(it.LevelText + " ")
 		lv.Weight, lv.Color = "Bolder", teamsColour(it.Level)
 		t := run(it.Title)
@@ -140,16 +157,25 @@ func teamsPayload(l labels, m Message) ([]byte, error) {
 		b.Spacing, b.Separator = "Small", i == 0
 		add(b)
 	}
-	if v.MoreItems != "" {
-		r := run(v.MoreItems)
+	if more := moreText(l, "notify.more_items", v.MoreItems, omitted, v.hiddenItems); more != "" {
+		r := run(more)
 		r.IsSubtle = true
 		add(block(r))
 	}
 	if v.URL != "" {
 		card.Actions = []teamsAction{{Type: "Action.OpenUrl", Title: v.Open, URL: v.URL}}
 	}
-	return json.Marshal(teamsMessage{
+	return marshal(teamsMessage{
 		Type:        "message",
 		Attachments: []teamsAttachment{{ContentType: adaptiveCardType, Content: card}},
 	})
+}
+
+// moreText is the "n more … shown in koban" line when the card leaves out
+// omitted entries besides the hidden ones the view already counted.
+func moreText(l labels, id, viewMore string, omitted, hidden int) string {
+	if omitted == 0 {
+		return viewMore
+	}
+	return l.t(id, "count", omitted+hidden)
 }
