@@ -61,6 +61,9 @@ type Page struct {
 	User      *auth.User
 	Role      auth.Role
 	Nav       []NavItem
+	// NavCounts are shown beside navigation entries, by key: the new
+	// alerts beside Alerts.
+	NavCounts map[string]NavCount
 	Flash     string            // translated notice after a redirect
 	Errors    map[string]string // field → translated message
 	Summary   []string          // translated messages for the top of a form
@@ -145,6 +148,7 @@ func (s *Server) page(r *http.Request, section, titleID string) *Page {
 				p.Nav = append(p.Nav, it.NavItem)
 			}
 		}
+		p.NavCounts = s.navCounts(r, p)
 	}
 	if titleID != "" {
 		p.Title = p.T(titleID)

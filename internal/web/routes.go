@@ -55,7 +55,14 @@ func (s *Server) register() {
 
 	// The product's sections.
 	s.handle(Session, auth.PermSelf, "GET /{$}", s.home)
-	s.handle(Session, auth.PermAlerts, "GET /alerts", s.section("alerts"))
+	s.handle(Session, auth.PermAlerts, "GET /alerts", s.alerts)
+	s.handle(Session, auth.PermAlerts, "POST /alerts/bulk", s.alertsBulk)
+	s.handle(Session, auth.PermAlerts, "GET /alerts/exclusions", s.exclusions)
+	s.handle(Session, auth.PermAlerts, "POST /alerts/exclusions/{id}/delete", s.deleteExclusion)
+	s.handle(Session, auth.PermAlerts, "GET /alerts/{id}", s.alertDetail)
+	s.handle(Session, auth.PermAlerts, "POST /alerts/{id}/transition", s.alertTransition)
+	s.handle(Session, auth.PermAlerts, "POST /alerts/{id}/assign", s.alertAssign)
+	s.handle(Session, auth.PermAlerts, "POST /alerts/{id}/suppress", s.alertSuppress)
 	s.handle(Session, auth.PermIncidents, "GET /incidents", s.section("incidents"))
 	s.handle(Session, auth.PermHunting, "GET /hunting", s.hunting)
 	s.handle(Session, auth.PermHunting, "GET /events", s.events)
@@ -102,6 +109,9 @@ func (s *Server) register() {
 	s.handle(Token, auth.PermUsers, "POST /api/v1/users", s.apiCreateUser)
 	s.handle(Token, auth.PermAudit, "GET /api/v1/audit", s.apiAudit)
 	s.handle(Token, auth.PermHunting, "GET /api/v1/events", s.apiEvents)
+	s.handle(Token, auth.PermAlerts, "GET /api/v1/alerts", s.apiAlerts)
+	s.handle(Token, auth.PermAlerts, "GET /api/v1/alerts/{id}", s.apiAlert)
+	s.handle(Token, auth.PermAlerts, "POST /api/v1/alerts/{id}/transition", s.apiAlertTransition)
 }
 
 // handle registers a route behind its guard and records its rule.

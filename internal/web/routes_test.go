@@ -41,19 +41,26 @@ var routeRules = map[string]rule{
 	"POST /signin/totp": {Pending, nil},
 	"POST /signout":     {AnySession, nil},
 
-	"GET /{$}":              {Session, everyone},
-	"GET /alerts":           {Session, analysts},
-	"GET /incidents":        {Session, analysts},
-	"GET /hunting":          {Session, analysts},
-	"GET /events":           {Session, analysts},
-	"GET /events/histogram": {Session, analysts},
-	"GET /events/{id}":      {Session, analysts},
-	"GET /sources":          {Session, analysts},
-	"GET /intel":            {Session, analysts},
-	"GET /assets":           {Session, analysts},
-	"GET /vulnerabilities":  {Session, analysts},
-	"GET /training":         {Session, management},
-	"GET /reports":          {Session, management},
+	"GET /{$}":                            {Session, everyone},
+	"GET /alerts":                         {Session, analysts},
+	"POST /alerts/bulk":                   {Session, analysts},
+	"GET /alerts/exclusions":              {Session, analysts},
+	"POST /alerts/exclusions/{id}/delete": {Session, analysts},
+	"GET /alerts/{id}":                    {Session, analysts},
+	"POST /alerts/{id}/transition":        {Session, analysts},
+	"POST /alerts/{id}/assign":            {Session, analysts},
+	"POST /alerts/{id}/suppress":          {Session, analysts},
+	"GET /incidents":                      {Session, analysts},
+	"GET /hunting":                        {Session, analysts},
+	"GET /events":                         {Session, analysts},
+	"GET /events/histogram":               {Session, analysts},
+	"GET /events/{id}":                    {Session, analysts},
+	"GET /sources":                        {Session, analysts},
+	"GET /intel":                          {Session, analysts},
+	"GET /assets":                         {Session, analysts},
+	"GET /vulnerabilities":                {Session, analysts},
+	"GET /training":                       {Session, management},
+	"GET /reports":                        {Session, management},
 
 	"GET /settings":                  {Session, everyone},
 	"POST /settings/profile":         {Session, everyone},
@@ -81,11 +88,14 @@ var routeRules = map[string]rule{
 	"POST /admin/tokens/{id}/revoke":    {Session, admins},
 	"GET /admin/audit":                  {Session, admins},
 
-	"GET /api/v1/me":     {Token, everyone},
-	"GET /api/v1/users":  {Token, admins},
-	"POST /api/v1/users": {Token, admins},
-	"GET /api/v1/audit":  {Token, admins},
-	"GET /api/v1/events": {Token, analysts},
+	"GET /api/v1/me":                      {Token, everyone},
+	"GET /api/v1/users":                   {Token, admins},
+	"POST /api/v1/users":                  {Token, admins},
+	"GET /api/v1/audit":                   {Token, admins},
+	"GET /api/v1/events":                  {Token, analysts},
+	"GET /api/v1/alerts":                  {Token, analysts},
+	"GET /api/v1/alerts/{id}":             {Token, analysts},
+	"POST /api/v1/alerts/{id}/transition": {Token, analysts},
 }
 
 // concrete turns a pattern into a method and a path that reaches it. Ids
@@ -141,7 +151,7 @@ func TestEveryRouteHasARule(t *testing.T) {
 // browser session of every role, and as an API token of every role, and
 // checks who gets through.
 func TestRouteRoleMatrix(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withAlerts)
 	users := map[auth.Role]auth.User{}
 	sessions := map[auth.Role]string{}
 	tokens := map[auth.Role]string{}

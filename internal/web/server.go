@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/koban-csirt/koban/internal/alert"
 	"github.com/koban-csirt/koban/internal/audit"
 	"github.com/koban-csirt/koban/internal/auth"
 	"github.com/koban-csirt/koban/internal/i18n"
@@ -57,6 +58,10 @@ type Options struct {
 	// Sources returns the intake counters for the sources page, such as
 	// intake.Registry.Snapshot; nil when nothing takes in events.
 	Sources func() []intake.SourceSnapshot
+	// Alerts is the alert queue behind /alerts and its API; nil when koban
+	// runs without detection (the alerts section then says what will be
+	// there).
+	Alerts *alert.Service
 }
 
 // Server is the web UI and API.

@@ -1,0 +1,710 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/koban-csirt/koban/internal/alert"
+	"github.com/koban-csirt/koban/internal/auth"
+	"github.com/koban-csirt/koban/internal/fault"
+	"github.com/koban-csirt/koban/internal/i18n"
+)
+
+// The queue's tabs that are not a single state.
+const (
+	tabOpen = "open" // new, acknowledged and in progress: the default
+	tabAll  = "all"
+)
+
+// bulkStates are the states the queue's bulk actions move alerts to.
+var bulkStates = []alert.State{alert.StateAcknowledged, alert.StateInProgress, alert.StateFalsePositive,
+	alert.StateTruePositive, alert.StateClosed}
+
+// resultParams are the query parameters that carry a bulk action's
+// outcome to the page the browser is sent back to.
+var resultParams = []string{"done", "changed", "same", "stale", "refused", "missing", "failed"}
+
+// maxResultIDs bounds the alert ids each outcome lists in the address.
+const maxResultIDs = 50
+
+// alertQuery is the queue's filter as the query string asks for it.
+type alertQuery struct {
+	Tab string // tabOpen, tabAll or a state; "" when several are asked for
+	// StateParams are the state parameters as given, to keep in links.
+	StateParams      []string
+	States           []alert.State
+	Levels           []alert.Level
+	Rule, Host, User string
+	// Assignee is "", "none" (unassigned), "me" or a user id.
+	Assignee string
+	Q        string
+	From, To time.Time
+	After    int64
+	Limit    int
+}
+
+// parseAlertQuery reads state, level, rule, host, user, assignee, q, from,
+// to, after and limit. state and level may repeat; state also takes "open"
+// and "all". from and to are datetime-local values in loc or RFC 3339
+// times. me is the asking user, for assignee=me. Every problem is a fault
+// naming its field; states and levels are checked by the alert service.
+func parseAlertQuery(v url.Values, loc *time.Location, me int64) (alertQuery, alert.Filter, error) {
+	var q alertQuery
+	var f alert.Filter
+	var errs fault.List
+	states := v["state"]
+	switch {
+	case len(states) == 0 || (len(states) == 1 && states[0] == ""):
+		q.Tab, f.States = tabOpen, slices.Clone(alert.OpenStates)
+	case len(states) == 1 && states[0] == tabOpen:
+		q.Tab, f.States = tabOpen, slices.Clone(alert.OpenStates)
+	case len(states) == 1 && states[0] == tabAll:
+		q.Tab = tabAll
+	default:
+		for _, st := range states {
+			if st == tabOpen {
+				f.States = append(f.States, alert.OpenStates...)
+				continue
+			}
+			f.States = append(f.States, alert.State(st))
+		}
+		if len(states) == 1 {
+			q.Tab = states[0]
+		}
+	}
+	q.States = f.States
+	if q.Tab == "" {
+		q.StateParams = states
+	}
+	for _, l := range v["level"] {
+		if l != "" {
+			f.Levels = append(f.Levels, alert.Level(l))
+		}
+	}
+	q.Levels = f.Levels
+	q.Rule, q.Host, q.User = strings.TrimSpace(v.Get("rule")), strings.TrimSpace(v.Get("host")), strings.TrimSpace(v.Get("user"))
+	f.RuleID, f.Host, f.User = q.Rule, q.Host, q.User
+	q.Q = strings.TrimSpace(v.Get("q"))
+	f.Text = q.Q
+	switch q.Assignee = strings.TrimSpace(v.Get("assignee")); q.Assignee {
+	case "":
+	case "none":
+		f.Unassigned = true
+	case "me":
+		f.AssigneeID = me
+	default:
+		id, err := strconv.ParseInt(q.Assignee, 10, 64)
+		if err != nil || id <= 0 {
+			errs = append(errs, fault.InvalidField("assignee", "alerts.bad_assignee"))
+		}
+		f.AssigneeID = id
+	}
+	for _, t := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		text := strings.TrimSpace(v.Get(t.name))
+		if text == "" {
+			continue
+		}
+		tm, err := parseInputTime(text, loc)
+		if err != nil || tm.Before(minSearchTime) || tm.After(maxSearchTime) {
+			errs = append(errs, fault.InvalidField(t.name, "alerts.bad_time", "value", safeLine(text, 40)))
+			continue
+		}
+		*t.dst = tm
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		errs = append(errs, fault.InvalidField("to", "alerts.range_order"))
+	}
+	f.From, f.To = q.From, q.To
+	if a := v.Get("after"); a != "" {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || n <= 0 {
+			errs = append(errs, fault.InvalidField("after", "alert.cursor_invalid"))
+		}
+		q.After = n
+	}
+	f.After = q.After
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > alert.MaxLimit {
+			errs = append(errs, fault.InvalidField("limit", "alert.limit_invalid", "max", alert.MaxLimit))
+		}
+		q.Limit = n
+	}
+	f.Limit = q.Limit
+	return q, f, errs.Err()
+}
+
+// values is q as query parameters (without the cursor), for the links of
+// the queue.
+func (q alertQuery) values() url.Values {
+	v := url.Values{}
+	switch {
+	case q.Tab == "":
+		v["state"] = slices.Clone(q.StateParams)
+	case q.Tab != tabOpen:
+		v.Set("state", q.Tab)
+	}
+	for _, l := range q.Levels {
+		v.Add("level", string(l))
+	}
+	for _, kv := range [][2]string{{"rule", q.Rule}, {"host", q.Host}, {"user", q.User}, {"assignee", q.Assignee}, {"q", q.Q}} {
+		if kv[1] != "" {
+			v.Set(kv[0], kv[1])
+		}
+	}
+	if !q.From.IsZero() {
+		v.Set("from", q.From.UTC().Format(time.RFC3339))
+	}
+	if !q.To.IsZero() {
+		v.Set("to", q.To.UTC().Format(time.RFC3339))
+	}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return v
+}
+
+// alertsURL is the queue with parameters v.
+func alertsURL(v url.Values) string {
+	if len(v) == 0 {
+		return "/alerts"
+	}
+	return "/alerts?" + v.Encode()
+}
+
+// alertsPage is the data of the queue.
+type alertsPage struct {
+	*Page
+	In        alertQuery
+	FromInput string // datetime-local values in the viewer's zone
+	ToInput   string
+	Tabs      []alertTab
+	Alerts    []alertRow
+	// Filtered: some filter other than the tab is set.
+	Filtered bool
+	// Empty: there is no alert at all yet.
+	Empty bool
+	// OlderURL is the next page; FirstURL the newest, when this is not it.
+	OlderURL, FirstURL string
+	Levels             []alert.Level
+	BulkStates         []alert.State
+	Users              []assignee
+	Result             []string // the outcome of a bulk action, translated
+	ResultWarn         bool     // some alerts were not changed
+	Back               string   // this page, for the bulk form to come back to
+	Reason             string   // the bulk reason as typed, when shown again
+	ClearURL           string
+}
+
+// alertTab is one tab of the queue.
+type alertTab struct {
+	Key, Label, Href string
+	Count            int
+	Current          bool
+}
+
+// alertRow is one alert of the queue. Texts have been through safeLine.
+type alertRow struct {
+	ID, Version                  int64
+	Level                        alert.Level
+	Title, RuleID, Host, User    string
+	RuleHref, HostHref, UserHref string
+	Techniques                   []technique
+	Count                        int64
+	First, Last                  timeView
+	State                        alert.State
+	Assignee                     string
+	Marked                       bool // named in the last bulk action's problems
+}
+
+// Ref is the value of the row's checkbox: id and version.
+func (a alertRow) Ref() string {
+	return strconv.FormatInt(a.ID, 10) + "." + strconv.FormatInt(a.Version, 10)
+}
+
+// technique is an ATT&CK technique id and its page.
+type technique struct {
+	ID, Href string
+}
+
+// techniques links the ATT&CK technique ids among tags.
+func techniques(tags []string) []technique {
+	var out []technique
+	for _, id := range alert.Techniques(tags) {
+		// Technique ids are "T1234" or "T1234.567": safe in a URL.
+		out = append(out, technique{ID: id, Href: "https://attack.mitre.org/techniques/" + strings.ReplaceAll(id, ".", "/") + "/"})
+	}
+	return out
+}
+
+// assignee is a user alerts may be assigned to.
+type assignee struct {
+	ID    int64
+	Label string
+}
+
+// assignees lists the enabled users who may triage alerts.
+func (s *Server) assignees(ctx context.Context) ([]assignee, error) {
+	us, err := s.auth.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []assignee
+	for _, u := range us {
+		if !u.Disabled && auth.Can(u.Role, auth.PermAlerts) {
+			label := u.Name
+			if u.DisplayName != "" && u.DisplayName != u.Name {
+				label = u.DisplayName + " (" + u.Name + ")"
+			}
+			out = append(out, assignee{ID: u.ID, Label: safeLine(label, 200)})
+		}
+	}
+	return out, nil
+}
+
+// alertsPageData builds the queue for the query v. A fault in the query
+// comes back as the page's messages with no alerts listed, and its kind.
+func (s *Server) alertsPageData(r *http.Request, v url.Values) (*alertsPage, error) {
+	ctx := r.Context()
+	p := s.page(r, "alerts", "alerts.title")
+	s.alertsFlash(p, r)
+	d := &alertsPage{Page: p, Levels: alert.Levels, BulkStates: bulkStates}
+	var me int64
+	if pr := principal(r); pr != nil {
+		me = pr.User.ID
+	}
+	in, f, qerr := parseAlertQuery(v, p.loc, me)
+	d.In = in
+	if !in.From.IsZero() {
+		d.FromInput = in.From.In(p.loc).Format(inputLayout)
+	}
+	if !in.To.IsZero() {
+		d.ToInput = in.To.In(p.loc).Format(inputLayout)
+	}
+	base := in.values()
+	base.Del("state")
+	base.Del("limit")
+	d.Filtered = len(base) > 0
+	d.ClearURL = alertsURL(url.Values{"state": {in.Tab}})
+	counts, err := s.opts.Alerts.Counts(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	d.Tabs = s.alertTabs(p, in, counts)
+	for _, t := range d.Tabs {
+		if t.Key == tabAll {
+			d.Empty = t.Count == 0
+		}
+	}
+	if d.Users, err = s.assignees(ctx); err != nil {
+		return nil, err
+	}
+	here := in.values()
+	if in.After != 0 {
+		here.Set("after", strconv.FormatInt(in.After, 10))
+		d.FirstURL = alertsURL(in.values())
+	}
+	d.Back = alertsURL(here)
+	marked := d.bulkResult(r.URL.Query())
+	if qerr != nil {
+		d.formErrors(qerr)
+		return d, qerr
+	}
+	pg, err := s.opts.Alerts.Alerts(ctx, f)
+	if err != nil {
+		if fault.KindOf(err) != fault.Internal {
+			d.formErrors(err)
+		}
+		return d, err
+	}
+	now := s.now()
+	for _, a := range pg.Alerts {
+		d.Alerts = append(d.Alerts, alertRowOf(p, a, now, marked[a.ID]))
+	}
+	if pg.Next != 0 {
+		older := in.values()
+		older.Set("after", strconv.FormatInt(pg.Next, 10))
+		d.OlderURL = alertsURL(older)
+	}
+	return d, nil
+}
+
+// alertTabs builds the tabs: open, each state, all, with their counts.
+func (s *Server) alertTabs(p *Page, in alertQuery, counts alert.Counts) []alertTab {
+	v := in.values()
+	mk := func(key, label string, n int) alertTab {
+		v.Set("state", key)
+		if key == tabOpen {
+			v.Del("state")
+		}
+		return alertTab{Key: key, Label: label, Href: alertsURL(v), Count: n, Current: in.Tab == key}
+	}
+	open, all := 0, 0
+	for _, st := range alert.States {
+		n := counts.State(st)
+		all += n
+		if st.Open() {
+			open += n
+		}
+	}
+	tabs := []alertTab{mk(tabOpen, p.T("alerts.tab_open"), open)}
+	for _, st := range alert.States {
+		tabs = append(tabs, mk(string(st), p.T("alert.state."+string(st)), counts.State(st)))
+	}
+	return append(tabs, mk(tabAll, p.T("alerts.tab_all"), all))
+}
+
+func alertRowOf(p *Page, a alert.Alert, now time.Time, marked bool) alertRow {
+	row := alertRow{ID: a.ID, Version: a.Version, Level: a.Level, Title: safeLine(a.RuleTitle, 200),
+		RuleID: safeLine(a.RuleID, 120), Host: safeLine(a.Host, 120), User: safeLine(a.User, 120),
+		Techniques: techniques(a.Tags), Count: a.Count, First: p.timeView(a.FirstSeen, now), Last: p.timeView(a.LastSeen, now),
+		State: a.State, Assignee: safeLine(a.AssigneeName, 120), Marked: marked}
+	if row.Title == "" {
+		row.Title = row.RuleID
+	}
+	row.RuleHref = alertsURL(url.Values{"rule": {a.RuleID}, "state": {tabAll}})
+	if a.Host != "" {
+		row.HostHref = alertsURL(url.Values{"host": {a.Host}, "state": {tabAll}})
+	}
+	if a.User != "" {
+		row.UserHref = alertsURL(url.Values{"user": {a.User}, "state": {tabAll}})
+	}
+	return row
+}
+
+// alerts is the queue: GET /alerts.
+func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Alerts == nil {
+		s.section("alerts")(w, r)
+		return
+	}
+	d, err := s.alertsPageData(r, r.URL.Query())
+	if err != nil {
+		if d == nil || fault.KindOf(err) == fault.Internal {
+			s.fail(w, r, err)
+			return
+		}
+		s.render(w, r, statusFor(fault.KindOf(err)), "alerts", d)
+		return
+	}
+	s.render(w, r, http.StatusOK, "alerts", d)
+}
+
+// alertsFlash shows the notice a redirect asked for with ?done=, from the
+// alerts.done messages only, so that a link cannot inject text.
+func (s *Server) alertsFlash(p *Page, r *http.Request) {
+	if id := r.URL.Query().Get("done"); id != "" && s.cat.Has(i18n.English, "alerts.done."+id) {
+		p.Flash = p.T("alerts.done." + id)
+	}
+}
+
+// bulkOutcome counts what a bulk action did, for the page it returns to.
+type bulkOutcome struct {
+	changed, same, failed   int
+	stale, refused, missing []int64
+}
+
+// add counts one alert's result; it logs what a user cannot act on.
+func (o *bulkOutcome) add(s *Server, r *http.Request, res alert.Result) {
+	switch {
+	case res.Err == nil && res.Changed:
+		o.changed++
+	case res.Err == nil:
+		o.same++
+	case fault.KindOf(res.Err) == fault.NotFound:
+		o.missing = append(o.missing, res.ID)
+	case isChanged(res.Err):
+		o.stale = append(o.stale, res.ID)
+	case fault.KindOf(res.Err) == fault.Conflict:
+		o.refused = append(o.refused, res.ID)
+	default:
+		o.failed++
+		s.log.ErrorContext(r.Context(), "bulk alert change failed", "error", res.Err, "alert_id", res.ID,
+			"request_id", info(r).id)
+	}
+}
+
+// isChanged reports whether err says the alert changed since it was read.
+func isChanged(err error) bool {
+	var f *fault.Error
+	return errors.As(err, &f) && f.Kind == fault.Conflict && f.Msg == "alert.changed"
+}
+
+// set writes the outcome into v.
+func (o bulkOutcome) set(v url.Values) {
+	v.Set("done", "bulk")
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"changed", o.changed}, {"same", o.same}, {"failed", o.failed}} {
+		if c.n > 0 {
+			v.Set(c.name, strconv.Itoa(c.n))
+		}
+	}
+	for _, c := range []struct {
+		name string
+		ids  []int64
+	}{{"stale", o.stale}, {"refused", o.refused}, {"missing", o.missing}} {
+		if len(c.ids) > 0 {
+			v.Set(c.name, joinIDs(c.ids[:min(len(c.ids), maxResultIDs)]))
+		}
+	}
+}
+
+func joinIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+// parseIDs reads a comma-separated list of alert ids, dropping anything
+// else: the list only marks rows and is shown as numbers.
+func parseIDs(s string) []int64 {
+	var out []int64
+	for _, p := range strings.Split(s, ",") {
+		if id, err := strconv.ParseInt(p, 10, 64); err == nil && id > 0 && len(out) < maxResultIDs {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// bulkResult shows the outcome of a bulk action carried in v and returns
+// the alerts it names as problems.
+func (d *alertsPage) bulkResult(v url.Values) map[int64]bool {
+	if v.Get("done") != "bulk" {
+		return nil
+	}
+	num := func(name string) int {
+		n, err := strconv.Atoi(v.Get(name))
+		if err != nil || n < 0 {
+			return 0
+		}
+		return n
+	}
+	marked := map[int64]bool{}
+	ids := func(name string) (int, string) {
+		list := parseIDs(v.Get(name))
+		parts := make([]string, len(list))
+		for i, id := range list {
+			marked[id] = true
+			parts[i] = "#" + strconv.FormatInt(id, 10)
+		}
+		return len(list), strings.Join(parts, ", ")
+	}
+	if n := num("changed"); n > 0 {
+		d.Result = append(d.Result, d.T("alerts.result.changed", "count", n))
+	}
+	if n := num("same"); n > 0 {
+		d.Result = append(d.Result, d.T("alerts.result.same", "count", n))
+	}
+	for _, name := range []string{"stale", "refused", "missing"} {
+		if n, list := ids(name); n > 0 {
+			d.Result = append(d.Result, d.T("alerts.result."+name, "count", n, "ids", list))
+			d.ResultWarn = true
+		}
+	}
+	if n := num("failed"); n > 0 {
+		d.Result = append(d.Result, d.T("alerts.result.failed", "count", n, "request", d.RequestID))
+		d.ResultWarn = true
+	}
+	if len(d.Result) == 0 {
+		d.Result = append(d.Result, d.T("alerts.result.none"))
+	}
+	return marked
+}
+
+// parseRefs reads the checked alerts: "id.version" each.
+func parseRefs(vals []string) ([]alert.Ref, error) {
+	refs := make([]alert.Ref, 0, len(vals))
+	for _, v := range vals {
+		id, ver, ok := strings.Cut(v, ".")
+		i, err1 := strconv.ParseInt(id, 10, 64)
+		n, err2 := strconv.ParseInt(ver, 10, 64)
+		if !ok || err1 != nil || err2 != nil || i <= 0 || n <= 0 {
+			return nil, fault.New(fault.Invalid, "alerts.bad_selection")
+		}
+		refs = append(refs, alert.Ref{ID: i, Version: n})
+	}
+	return refs, nil
+}
+
+// parseAssignee reads an assignee choice: "" or "none" for nobody, "me",
+// or a user id.
+func parseAssignee(v string, me int64) (int64, error) {
+	switch v = strings.TrimSpace(v); v {
+	case "", "none":
+		return 0, nil
+	case "me":
+		return me, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fault.InvalidField("assignee", "alerts.bad_assignee")
+	}
+	return id, nil
+}
+
+// backQuery is the queue view a bulk form came from: the query of its
+// "back" field when that is the queue, else the default view.
+func backQuery(back string) url.Values {
+	u, err := url.Parse(localPath(back))
+	if err != nil || u.Path != "/alerts" {
+		return url.Values{}
+	}
+	v := u.Query()
+	for _, p := range resultParams {
+		v.Del(p)
+	}
+	return v
+}
+
+// alertActor is who acts on alerts in request r.
+func alertActor(r *http.Request) alert.Actor {
+	ri := info(r)
+	if ri.principal == nil {
+		return alert.Actor{Actor: actor(r)}
+	}
+	return alert.ActorOf(*ri.principal, ri.ip)
+}
+
+// alertsBulk applies a bulk action to the checked alerts: POST
+// /alerts/bulk with alert=id.version (repeated), action (a state or
+// "assign"), reason, assignee and back. The browser goes back to the queue
+// view it came from with the outcome per alert; a problem with the request
+// as a whole shows that view again with the message.
+func (s *Server) alertsBulk(w http.ResponseWriter, r *http.Request) {
+	if !s.alertsConfigured(w, r) {
+		return
+	}
+	if err := parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	back := backQuery(r.PostFormValue("back"))
+	res, err := s.bulk(r)
+	if err != nil {
+		if fault.KindOf(err) == fault.Internal {
+			s.fail(w, r, err)
+			return
+		}
+		// Show the view again without the last outcome, with the message.
+		r.URL.RawQuery = ""
+		d, derr := s.alertsPageData(r, back)
+		if d == nil {
+			s.fail(w, r, derr)
+			return
+		}
+		d.Reason = r.PostFormValue("reason")
+		d.formErrors(err)
+		s.render(w, r, statusFor(fault.KindOf(err)), "alerts", d)
+		return
+	}
+	var o bulkOutcome
+	for _, x := range res {
+		o.add(s, r, x)
+	}
+	o.set(back)
+	http.Redirect(w, r, alertsURL(back), http.StatusSeeOther)
+}
+
+// bulk runs the bulk action of the form.
+func (s *Server) bulk(r *http.Request) ([]alert.Result, error) {
+	refs, err := parseRefs(r.PostForm["alert"])
+	if err != nil {
+		return nil, err
+	}
+	a := alertActor(r)
+	switch action := r.PostFormValue("action"); action {
+	case "assign":
+		id, err := parseAssignee(r.PostFormValue("assignee"), a.UserID)
+		if err != nil {
+			return nil, err
+		}
+		return s.opts.Alerts.Assign(r.Context(), a, refs, id)
+	case "":
+		return nil, fault.New(fault.Invalid, "alerts.no_action")
+	default:
+		return s.opts.Alerts.Transition(r.Context(), a, refs, alert.State(action), r.PostFormValue("reason"))
+	}
+}
+
+// alertsConfigured answers 404 when koban runs without the alert service.
+func (s *Server) alertsConfigured(w http.ResponseWriter, r *http.Request) bool {
+	if s.opts.Alerts == nil {
+		s.fail(w, r, fault.New(fault.NotFound, "alerts.no_service"))
+		return false
+	}
+	return true
+}
+
+// NavCount is a number shown beside a navigation entry and what it counts,
+// for screen readers.
+type NavCount struct {
+	N     int
+	Label string
+}
+
+// navCounts are the numbers beside the navigation entries of p: the new
+// alerts beside Alerts. A failure to count is logged and shows nothing.
+func (s *Server) navCounts(r *http.Request, p *Page) map[string]NavCount {
+	if s.opts.Alerts == nil || !slices.ContainsFunc(p.Nav, func(it NavItem) bool { return it.Key == "alerts" }) {
+		return nil
+	}
+	cs, err := s.opts.Alerts.Counts(r.Context(), "")
+	if err != nil {
+		s.log.WarnContext(r.Context(), "count new alerts", "error", err, "request_id", info(r).id)
+		return nil
+	}
+	n := cs.State(alert.StateNew)
+	return map[string]NavCount{"alerts": {N: n, Label: p.T("alerts.nav_new", "count", n)}}
+}
+
+// AlertLevel names an alert level in the viewer's language.
+func (p *Page) AlertLevel(l alert.Level) string {
+	if !l.Valid() {
+		return safeLine(string(l), 40)
+	}
+	return p.T("alert.level." + string(l))
+}
+
+// AlertState names an alert state in the viewer's language.
+func (p *Page) AlertState(s alert.State) string {
+	if !s.Valid() {
+		return safeLine(string(s), 40)
+	}
+	return p.T("alert.state." + string(s))
+}
+
+// AlertAction labels the button that moves alerts to state s.
+func (p *Page) AlertAction(s alert.State) string { return p.T("alerts.action." + string(s)) }
+
+// levelBadge is the data of the alert_level partial.
+type levelBadge struct {
+	Key   string // the level, or "unknown"
+	Label string
+}
+
+// LevelBadge prepares the partial that shows an alert level.
+func (p *Page) LevelBadge(l alert.Level) levelBadge {
+	if !l.Valid() {
+		return levelBadge{Key: "unknown", Label: p.AlertLevel(l)}
+	}
+	return levelBadge{Key: string(l), Label: p.AlertLevel(l)}
+}
+
+// LevelChecked reports whether the queue filters on level l.
+func (d *alertsPage) LevelChecked(l alert.Level) bool { return slices.Contains(d.In.Levels, l) }
