@@ -31,6 +31,7 @@ type Problem struct {
 // layer puts its own key path in front of each Field.
 type Problems []Problem
 
+// Error lists every problem as "field: text", joined by semicolons.
 func (p Problems) Error() string {
 	parts := make([]string, len(p))
 	for i, pr := range p {
@@ -64,6 +65,8 @@ type SendError struct {
 	cause     error
 }
 
+// Error names the channel, the destination without secrets, the failing
+// step and the cause with secrets removed.
 func (e *SendError) Error() string {
 	return "notify: " + e.Channel + " " + e.Target + ": " + e.Op + ": " + e.msg
 }
@@ -83,6 +86,8 @@ type StatusError struct {
 	RetryAfter time.Duration
 }
 
+// Error names the channel, the destination without secrets, the status
+// and the start of the answer.
 func (e *StatusError) Error() string {
 	s := fmt.Sprintf("notify: %s %s: answered %d %s", e.Channel, e.Target, e.Code, statusText(e.Code))
 	if e.Code >= 300 && e.Code < 400 {

@@ -142,6 +142,7 @@ type RefusedError struct {
 	Internal bool
 }
 
+// Error names the address, its kind and the settings that would allow it.
 func (e *RefusedError) Error() string {
 	s := e.Setting
 	if s == "" {

@@ -303,3 +303,9 @@ func retryAfter(v string, now time.Time) time.Duration {
 
 // maxRetryAfterSeconds caps a server's Retry-After at one day.
 const maxRetryAfterSeconds = 24 * 60 * 60
+
+// Both channels are Channels.
+var (
+	_ Channel = (*SMTP)(nil)
+	_ Channel = (*Webhook)(nil)
+)
