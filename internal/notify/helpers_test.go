@@ -88,9 +88,10 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 // mailbox is an in-process SMTP server (go-smtp) on 127.0.0.1 that keeps
 // what it receives.
 type mailbox struct {
-	addr *net.TCPAddr
-	user string
-	pass string // when user is set, MAIL needs a successful AUTH
+	addr     *net.TCPAddr
+	user     string
+	pass     string // when user is set, MAIL needs a successful AUTH
+	rcptCode int
 
 	mu       sync.Mutex
 	received []received
@@ -110,11 +111,12 @@ type mailboxOptions struct {
 	startTLS   *tls.Config // offered STARTTLS
 	implicit   *tls.Config // TLS from the first byte
 	insecure   bool        // AUTH allowed without TLS
+	rcptCode   int         // when set, RCPT TO is answered with this reply code
 }
 
 func newMailbox(t *testing.T, o mailboxOptions) *mailbox {
 	t.Helper()
-	mb := &mailbox{user: o.user, pass: o.pass}
+	mb := &mailbox{user: o.user, pass: o.pass, rcptCode: o.rcptCode}
 	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
 		_, isTLS := c.TLSConnectionState()
 		return &session{mb: mb, tls: isTLS, conn: c}, nil
@@ -197,6 +199,9 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	if c := s.mb.rcptCode; c != 0 {
+		return &gosmtp.SMTPError{Code: c, EnhancedCode: gosmtp.EnhancedCode{c / 100, 1, 1}, Message: "mailbox says no"}
+	}
 	s.cur.to = append(s.cur.to, to)
 	return nil
 }

@@ -281,7 +281,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	opts := []gomail.Option{
 		gomail.WithPort(s.cfg.port()),
 		gomail.WithTimeout(s.cfg.timeout()),
-		gomail.WithTLSConfig(s.tls),
+		gomail.WithTLSConfig(s.tls.Clone()),
 		gomail.WithDialContextFunc(s.dial(&st)),
 	}
 	switch s.cfg.tlsMode() {

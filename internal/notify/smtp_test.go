@@ -322,6 +322,34 @@ func TestSMTPWrongPassword(t *testing.T) {
 	}
 }
 
+// TestSMTPRejected: a temporary refusal (4xx) is worth retrying, a
+// permanent one (5xx) is not.
+func TestSMTPRejected(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		code      int
+		retryable bool
+	}{{451, true}, {452, true}, {550, false}, {553, false}} {
+		mb := newMailbox(t, mailboxOptions{insecure: true, rcptCode: tt.code})
+		opt := testOptions(t)
+		opt.Guard = Guard{AllowInternal: true}
+		cfg := smtpConfig(mb, TLSNone)
+		cfg.Username, cfg.Password = "", ""
+		ch, err := NewSMTP(cfg, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = ch.Send(context.Background(), jaAlert)
+		var se *SendError
+		if !errors.As(err, &se) || se.Op != "send" || !strings.Contains(err.Error(), fmt.Sprint(tt.code)) {
+			t.Errorf("RCPT answered %d: Send = %v, want a *SendError with Op send naming the code", tt.code, err)
+		}
+		if got := Retryable(err); got != tt.retryable {
+			t.Errorf("RCPT answered %d: Retryable = %v, want %v", tt.code, got, tt.retryable)
+		}
+	}
+}
+
 // TestSMTPStartTLSRequired: a server without STARTTLS never sees the
 // password.
 func TestSMTPStartTLSRequired(t *testing.T) {
