@@ -81,6 +81,12 @@ type Detector struct {
 	base    *baseline.Engine
 	iocLvl  string
 	matched int64
+	// The event and callback of the Event call in progress, so that the
+	// indicator callback is built once: a closure passed through the
+	// IndicatorMatcher interface would escape, one allocation per event.
+	cur   *event.Event
+	curFn func(Detection)
+	onHit func(intel.Hit)
 }
 
 // New returns a Detector.
@@ -89,6 +95,7 @@ func New(o Options) *Detector {
 	if d.iocLvl == "" {
 		d.iocLvl = "high"
 	}
+	d.onHit = d.hit
 	if o.Rules != nil {
 		d.rules.Store(o.Rules)
 	}
@@ -143,7 +150,9 @@ func (d *Detector) Event(ev *event.Event, fn func(Detection)) {
 		})
 	}
 	if d.ioc != nil {
-		d.ioc.MatchEvent(ev, func(h intel.Hit) { fn(d.iocDetection(h, ev)) })
+		d.cur, d.curFn = ev, fn
+		d.ioc.MatchEvent(ev, d.onHit)
+		d.cur, d.curFn = nil, nil
 	}
 	if d.base != nil {
 		d.base.Observe(ev, func(f baseline.Finding) { fn(baselineDetection(f, ev)) })
@@ -259,6 +268,8 @@ func correlationDetection(cm sigma.CorrelationMatch, ev *event.Event) Detection 
 }
 
 func strconvFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+func (d *Detector) hit(h intel.Hit) { d.curFn(d.iocDetection(h, d.cur)) }
 
 func (d *Detector) iocDetection(h intel.Hit, ev *event.Event) Detection {
 	det := d.base0(ev)

@@ -256,6 +256,15 @@ func parseHeader(line string) *csvHeader {
 	if h.value < 0 && len(h.kinds) == 0 {
 		return nil
 	}
+	if h.value < 0 {
+		// Columns named after kinds, but a cell that is an indicator
+		// itself makes it a data line such as "ip,203.0.113.7,C2".
+		for _, c := range rec {
+			if _, err := Guess(strings.TrimSpace(c)); err == nil {
+				return nil
+			}
+		}
+	}
 	return h
 }
 
