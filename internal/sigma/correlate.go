@@ -147,6 +147,7 @@ type corr struct {
 	deferred bool // decided when the window closes, not on each input
 	silent   bool
 	npos     int // positions (rules) for the temporal types
+	cond     []bound
 	groups   map[string]*window
 	lru      window // sentinel: lru.next is the most recently updated
 	n        int
@@ -262,7 +263,8 @@ func newCorr(r *Rule, o CorrelatorOptions) *corr {
 	d := r.Correlation
 	k := &corr{rule: r, def: d, typ: corrTypes[d.Type], ts: int64(d.Timespan), npos: len(d.Rules), groups: map[string]*window{}}
 	k.lru.next, k.lru.prev = &k.lru, &k.lru
-	for op := range d.Condition {
+	for _, op := range sortedKeys(d.Condition) {
+		k.cond = append(k.cond, bound{op, d.Condition[op]})
 		if op != "gt" && op != "gte" {
 			k.deferred = true
 		}
@@ -465,4 +467,24 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.SortFunc(keys, cmp.Compare[string])
 	return keys
+}
+
+// bound is one comparison of a correlation's condition.
+type bound struct {
+	op string
+	b  float64
+}
+
+// holds is Correlation.Holds over the prepared bounds.
+func (k *corr) holds(n float64) bool {
+	for _, c := range k.cond {
+		if c.op == "neq" {
+			if n == c.b {
+				return false
+			}
+		} else if !compare(n, c.op, c.b) {
+			return false
+		}
+	}
+	return true
 }

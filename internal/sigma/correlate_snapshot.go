@@ -57,6 +57,8 @@ type snapGroup struct {
 	EntT   []int64          `json:"ent_t,omitempty"`
 	EntX   []float64        `json:"ent_x,omitempty"`
 	Values map[string]int64 `json:"values,omitempty"`
+	VQT    []int64          `json:"vq_t,omitempty"`
+	VQV    []string         `json:"vq_v,omitempty"`
 	Seen   []int64          `json:"seen,omitempty"`
 	ChainS []int64          `json:"chain_s,omitempty"`
 	ChainE []int64          `json:"chain_e,omitempty"`
@@ -104,6 +106,10 @@ func (g *window) snap() snapGroup {
 	}
 	if len(g.vset) > 0 {
 		s.Values = g.vset
+	}
+	for _, e := range g.vq {
+		s.VQT = append(s.VQT, e.t)
+		s.VQV = append(s.VQV, e.v)
 	}
 	for _, c := range g.chain {
 		s.ChainS = append(s.ChainS, c.start)
@@ -208,6 +214,8 @@ func (cr *Correlator) restoreGroup(k *corr, use bool, s *snapGroup) (*window, er
 		return nil, errors.New("window entries and values differ in number")
 	case len(s.ChainS) != len(s.ChainE):
 		return nil, errors.New("ordered chains are incomplete")
+	case len(s.VQT) != len(s.VQV):
+		return nil, errors.New("value expiry times and values differ in number")
 	case len(s.IDT) != len(s.IDs):
 		return nil, errors.New("event ids and their times differ in number")
 	}
@@ -262,7 +270,13 @@ func (cr *Correlator) restoreGroup(k *corr, use bool, s *snapGroup) (*window, er
 			}
 			break
 		}
-		g.compactValues()
+		for i, t := range s.VQT {
+			g.vq = append(g.vq, vent{t, s.VQV[i]})
+		}
+		slices.SortStableFunc(g.vq, func(a, b vent) int { return cmp.Compare(a.t, b.t) })
+		if len(g.vq) > 2*len(g.vset)+16 {
+			g.compactValues()
+		}
 		for len(g.vset) > cr.o.MaxValues {
 			g.evictOldestValue()
 		}

@@ -199,22 +199,22 @@ func (cr *Correlator) add(f *feed, in *input, fn func(CorrelationMatch)) {
 	}
 	cutoff := satSub(g.max, k.ts)
 	g.prune(cutoff)
-	if n, first, ok := g.count(cutoff); ok && k.def.Holds(n) {
+	if n, first, ok := g.count(cutoff); ok && k.holds(n) {
 		cr.fire(g, n, first, in.ev, fn)
 	}
 }
 
 // close evaluates a deferred group's window and forgets the group.
 func (cr *Correlator) close(g *window, fn func(CorrelationMatch)) {
-	if n, first, ok := g.count(noTime); ok && g.k.def.Holds(n) {
+	if n, first, ok := g.count(noTime); ok && g.k.holds(n) {
 		cr.fire(g, n, first, nil, fn)
 		return
 	}
 	g.k.remove(cr, g)
 }
 
-// fire reports g's correlation as matching, forgets g (so the next match
-// needs new inputs) and feeds the correlations that refer to it.
+// fire reports g's correlation as matching, empties or forgets g (so the
+// next match needs new inputs) and feeds the correlations that refer to it.
 func (cr *Correlator) fire(g *window, n float64, first int64, ev *event.Event, fn func(CorrelationMatch)) {
 	k := g.k
 	m := CorrelationMatch{Rule: k.rule, Group: g.vals, Count: n, First: first, Last: g.max}
@@ -223,7 +223,11 @@ func (cr *Correlator) fire(g *window, n float64, first int64, ev *event.Event, f
 			m.Events = append(m.Events, e.id)
 		}
 	}
-	k.remove(cr, g)
+	if k.deferred {
+		k.remove(cr, g)
+	} else {
+		g.clear() // kept, with its storage, until it expires
+	}
 	cr.stats.Fired++
 	if !k.silent && fn != nil {
 		fn(m)
@@ -294,6 +298,22 @@ func (k *corr) remove(cr *Correlator, g *window) {
 	if g.hidx >= 0 {
 		heap.Remove(&cr.heap, g.hidx)
 	}
+}
+
+// clear empties a sliding window after it fired. The group-by values stay:
+// the match just made shares them.
+func (g *window) clear() {
+	g.ents, g.total, g.n = g.ents[:0], 0, 0
+	clear(g.vset)
+	g.vq = g.vq[:0]
+	for i := range g.seen {
+		g.seen[i] = noTime
+	}
+	for i := range g.chain {
+		g.chain[i] = span{noTime, noTime}
+	}
+	g.ids = g.ids[:0]
+	g.first = g.max
 }
 
 // record counts one input.
@@ -389,13 +409,16 @@ func mergePairs(ents []entry) []entry {
 
 // evictOldestValue forgets the value seen longest ago.
 func (g *window) evictOldestValue() {
-	for len(g.vq) > 0 {
-		e := g.vq[0]
-		g.vq = g.vq[1:]
-		if t, ok := g.vset[e.v]; ok && t == e.t {
-			delete(g.vset, e.v)
-			return
+	for range 2 {
+		for len(g.vq) > 0 {
+			e := g.vq[0]
+			g.vq = g.vq[1:]
+			if t, ok := g.vset[e.v]; ok && t == e.t {
+				delete(g.vset, e.v)
+				return
+			}
 		}
+		g.compactValues() // the queue had no live entry (a restored state)
 	}
 }
 
