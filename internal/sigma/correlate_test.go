@@ -687,8 +687,8 @@ id: few
 correlation: {type: value_sum, rules: [success], group-by: [User], timespan: 5m, condition: {field: Bytes, lt: 3}}
 `
 	h := newHarness(f, yml, sigma.CorrelatorOptions{})
-	for i := range 20 {
-		u := fmt.Sprint("u", i%4)
+	for i := range 6 {
+		u := fmt.Sprint("u", i%2)
 		h.feed(winEvent(time.Duration(i)*time.Second, "EventID", "4625", "User", u, "IpAddress", fmt.Sprint("10.0.0.", i%3)),
 			winEvent(time.Duration(i)*time.Second, "EventID", "4624", "User", u, "Bytes", fmt.Sprint(i)))
 	}
