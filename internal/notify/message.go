@@ -98,7 +98,11 @@ type Channel interface {
 	// Name identifies the channel in logs and routing (the configured name,
 	// or kind and host); it never holds a secret.
 	Name() string
-	// Send delivers m once, within ctx and the channel's timeout.
+	// Send delivers m once, within ctx and the channel's timeout. Its
+	// errors are a *StatusError (a webhook's non-2xx answer), a *SendError
+	// (which may wrap a *RefusedError from the Guard) or, for a message
+	// without title or with an unknown level, a plain error; none is a
+	// fault kind, since no user caused them.
 	Send(ctx context.Context, m Message) error
 }
 
