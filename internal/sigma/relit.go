@@ -4,6 +4,7 @@ package sigma
 
 import (
 	"regexp/syntax"
+	"slices"
 	"strings"
 )
 
@@ -33,6 +34,22 @@ func rareByte(c byte) bool {
 		return false
 	}
 	return !strings.ContainsRune(" \\/.-_:,\"'=\t", rune(c)) && c < 0x80
+}
+
+// allPunct reports a literal of two or more characters none of which is a
+// letter or digit, and not all spaces: such pairs (".'", "\"{", ". ") are
+// rare enough in log values to gate on.
+func allPunct(l string) bool {
+	if len(l) < 2 || strings.TrimSpace(l) == "" {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // minLength returns the fewest characters a match of expr has.
@@ -90,12 +107,13 @@ func requiredLiterals(expr string) []string {
 		return nil
 	}
 	for i, l := range set {
-		if len(l) < minPrefilter && strength(l) < minPrefilter {
+		if strength(l) < minPrefilter && !allPunct(l) {
 			return nil
 		}
 		set[i] = lowerString(l)
 	}
-	return set
+	slices.Sort(set)
+	return slices.Compact(set)
 }
 
 // litSet returns a set of literals one of which every match contains.
@@ -117,31 +135,54 @@ func litSet(re *syntax.Regexp) ([]string, bool) {
 		}
 		return nil, false
 	case syntax.OpConcat:
-		// Adjacent literals join into longer ones; then the best child.
+		// Runs of literals and small character classes join into longer
+		// literals (a class multiplies the run by its members); then the
+		// best run or child wins.
 		var best []string
 		found := false
-		var run []rune
+		var run []string
 		consider := func(set []string) {
 			if score := setScore(set); !found || score > setScore(best) {
 				best, found = set, true
 			}
 		}
-		for _, s := range re.Sub {
-			if s.Op == syntax.OpLiteral {
-				run = append(run, s.Rune...)
-				continue
-			}
+		end := func() {
 			if len(run) > 0 {
-				consider([]string{string(run)})
+				consider(run)
 				run = nil
 			}
+		}
+		for _, s := range re.Sub {
+			switch {
+			case s.Op == syntax.OpLiteral:
+				if run == nil {
+					run = []string{""}
+				}
+				for i := range run {
+					run[i] += string(s.Rune)
+				}
+				continue
+			case s.Op == syntax.OpCharClass && classSize(s) > 0 && len(run)*classSize(s) <= maxPrefilters:
+				if run == nil {
+					run = []string{""}
+				}
+				var next []string
+				for _, r := range run {
+					for i := 0; i+1 < len(s.Rune); i += 2 {
+						for c := s.Rune[i]; c <= s.Rune[i+1]; c++ {
+							next = append(next, r+string(c))
+						}
+					}
+				}
+				run = next
+				continue
+			}
+			end()
 			if set, ok := litSet(s); ok {
 				consider(set)
 			}
 		}
-		if len(run) > 0 {
-			consider([]string{string(run)})
-		}
+		end()
 		return best, found
 	case syntax.OpAlternate:
 		var all []string
@@ -158,6 +199,22 @@ func litSet(re *syntax.Regexp) ([]string, bool) {
 		return all, true
 	}
 	return nil, false
+}
+
+// maxClass is the largest character class a literal run takes in.
+const maxClass = 4
+
+// classSize returns how many characters a class holds, or 0 when it is
+// larger than maxClass.
+func classSize(re *syntax.Regexp) int {
+	n := 0
+	for i := 0; i+1 < len(re.Rune); i += 2 {
+		n += int(re.Rune[i+1]-re.Rune[i]) + 1
+		if n > maxClass {
+			return 0
+		}
+	}
+	return n
 }
 
 // setScore rates a literal set by its shortest literal: a gate is as weak

@@ -42,3 +42,40 @@ func TestLongRun(t *testing.T) {
 		}
 	}
 }
+
+func TestRequiredLiterals(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		want []string
+	}{
+		{`powershell.*-enc`, []string{"powershell"}},
+		{`(?i)\$\{env:path\}`, []string{"${env:path}"}},
+		{`\\[a-zA-Z0-9]{1,32}\.[a-zA-Z0-9]{1,6}\.[ "']{1}`, []string{`. `, `."`, `.'`}},
+		{`[Pp]ower[Ss]hell`, []string{"powershell"}},
+		{`(foo|barbaz)\d+`, []string{"barbaz", "foo"}},
+		{`a.b`, nil},
+		{`\s-c\s`, nil},
+		{`(x|y)?abc`, []string{"abc"}},
+	} {
+		got := requiredLiterals(tc.expr)
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("requiredLiterals(%q) = %q, want %q", tc.expr, got, tc.want)
+		}
+		// Every string the expression matches in these samples holds
+		// one of the literals.
+		re := regexp.MustCompile(tc.expr)
+		for _, v := range []string{"powershell -enc x", "POWERSHELL", "${env:path}", `C:\a\b.c." x`, "foo12", "barbaz3", "xabc"} {
+			if !re.MatchString(v) || len(got) == 0 {
+				continue
+			}
+			lv := strings.ToLower(v)
+			ok := false
+			for _, l := range got {
+				ok = ok || strings.Contains(lv, l)
+			}
+			if !ok {
+				t.Errorf("%q matches %q, which holds none of %q", tc.expr, v, got)
+			}
+		}
+	}
+}
