@@ -93,6 +93,8 @@ func parseModifiers(p *Pred) (modifiers, *Problem) {
 		return bad("sigma.mod.conflict", "modifier", strings.Join(p.Modifiers, "|"))
 	case m.cmp != "" && (m.anchor != 0 || len(m.transforms) > 0):
 		return bad("sigma.mod.conflict", "modifier", m.cmp)
+	case m.all && len(p.Values) == 1 && p.Field != "":
+		return bad("sigma.mod.all_single")
 	case m.exists && len(p.Values) != 1:
 		return bad("sigma.mod.exists_value")
 	case p.Field == "" && (m.exists || m.fieldref || m.cmp != "" || m.cidr || m.timePart != ""):
