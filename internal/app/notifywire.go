@@ -54,9 +54,9 @@ func newNotifier(c config.Config, cat *i18n.Catalog, baseURL string) (*notifier,
 		case "email":
 			s := c.Notify.SMTP
 			nc, err = notify.NewSMTP(notify.SMTPConfig{Name: ch.Name, Host: s.Host, Port: s.Port, TLS: s.TLS,
-				Username: s.Username, Password: s.Password.Reveal(), From: s.From, To: ch.To}, opt)
+				Username: s.Username, Password: s.Password.Reveal(), From: s.From, To: ch.To, Timeout: s.Timeout.D()}, opt)
 		default:
-			nc, err = notify.NewWebhook(notify.WebhookConfig{Name: ch.Name, Kind: ch.Kind, URL: ch.URL.Reveal(), Secret: ch.Secret.Reveal()}, opt)
+			nc, err = notify.NewWebhook(notify.WebhookConfig{Name: ch.Name, Kind: ch.Kind, URL: ch.URL.Reveal(), Secret: ch.Secret.Reveal(), Timeout: ch.Timeout.D()}, opt)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("notify channel %s: %w", ch.Name, err)

@@ -51,12 +51,13 @@ type Notify struct {
 
 // NotifySMTP is the mail server e-mail channels send through.
 type NotifySMTP struct {
-	Host     string `yaml:"host" help:"mail server for alert e-mail (empty: no e-mail)"`
-	Port     int    `yaml:"port" help:"mail server port (default 587, or 465 for tls)"`
-	TLS      string `yaml:"tls" help:"starttls (default), tls, or none (loopback only)"`
-	Username string `yaml:"username" help:"mail server user name"`
-	Password Secret `yaml:"password" help:"mail server password"`
-	From     string `yaml:"from" help:"sender address of alert e-mail"`
+	Host     string   `yaml:"host" help:"mail server for alert e-mail (empty: no e-mail)"`
+	Port     int      `yaml:"port" help:"mail server port (default 587, or 465 for tls)"`
+	TLS      string   `yaml:"tls" help:"starttls (default), tls, or none (loopback only)"`
+	Username string   `yaml:"username" help:"mail server user name"`
+	Password Secret   `yaml:"password" help:"mail server password"`
+	From     string   `yaml:"from" help:"sender address of alert e-mail"`
+	Timeout  Duration `yaml:"timeout" help:"how long one e-mail may take to send (default 30s)"`
 }
 
 // Channel is one destination of alert notifications.
@@ -72,6 +73,7 @@ type Channel struct {
 	RatePerHour int      `yaml:"rate_per_hour"`
 	Digest      Duration `yaml:"digest"`
 	Lang        string   `yaml:"lang"`
+	Timeout     Duration `yaml:"timeout"`
 }
 
 // Detect configures detection: which Sigma rules load, field mappings,
