@@ -48,6 +48,9 @@ type detection struct {
 	// restarts; saved every stateEvery and when detection stops.
 	stateDir string
 	base     *baseline.Engine
+	// reload takes newly compiled rules; run swaps them in between
+	// batches, carrying the correlation windows over.
+	reload chan *detect.Rules
 
 	events, detections, alertsNew, suppressed atomic.Int64
 }
@@ -66,6 +69,11 @@ func (d *detection) run(ctx context.Context) error {
 		if time.Since(lastSave) >= stateEvery {
 			d.saveState()
 			lastSave = time.Now()
+		}
+		select {
+		case nr := <-d.reload:
+			d.swap(nr)
+		default:
 		}
 		evs, pos, err := r.Next(ctx, detectBatch)
 		if err != nil {
@@ -91,6 +99,21 @@ func (d *detection) run(ctx context.Context) error {
 			d.log.Warn("journal reader commit failed", "reader", detectReader, "error", err)
 		}
 	}
+}
+
+// swap puts new rules in place, keeping the windows of correlations that
+// are still there (the snapshot is keyed by correlation id).
+func (d *detection) swap(nr *detect.Rules) {
+	if old := d.det.Rules(); old != nil && old.Correlator != nil && nr.Correlator != nil {
+		var buf bytes.Buffer
+		if err := old.Correlator.Snapshot(&buf); err == nil {
+			if err := nr.Correlator.Restore(&buf); err != nil {
+				d.log.Warn("correlation windows not carried over to the new rules", "error", err)
+			}
+		}
+	}
+	d.det.Swap(nr)
+	d.log.Info("rules reloaded", "rules", nr.Set.Len(), "correlations", corrLen(nr))
 }
 
 // stateEvery is how often detection state is saved while running.
@@ -239,7 +262,8 @@ func newDetection(ctx context.Context, c config.Config, j *journal.Journal, aler
 		return nil, nil, fmt.Errorf("baselines: %w", err)
 	}
 	o.Baselines = base
-	d := &detection{journal: j, det: detect.New(o), alerts: alerts, log: log, stateDir: filepath.Join(c.DataDir, "state"), base: base}
+	d := &detection{journal: j, det: detect.New(o), alerts: alerts, log: log, stateDir: filepath.Join(c.DataDir, "state"), base: base,
+		reload: make(chan *detect.Rules, 1)}
 	n, routes, err := newNotifier(c, cat, baseURL)
 	if err != nil {
 		return nil, nil, err
@@ -275,4 +299,20 @@ func loadIndicators(path string, log *slog.Logger) (*intel.Live, error) {
 	}
 	log.Info("indicators loaded", "file", path, "count", set.Len())
 	return intel.NewLive(set), nil
+}
+
+// reloadRules compiles the configured rules again and hands them to
+// detection; a reload that fails keeps the rules in use.
+func (d *detection) reloadRules(ctx context.Context, c config.Config) {
+	cr, err := compileRules(ctx, c, configuredSources(c))
+	if err != nil {
+		d.log.Error("rules not reloaded", "error", err)
+		return
+	}
+	logRules(d.log, cr)
+	select {
+	case <-d.reload: // a reload not yet applied is replaced
+	default:
+	}
+	d.reload <- cr.rules
 }

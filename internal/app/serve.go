@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/koban-csirt/koban/internal/alert"
@@ -153,6 +156,20 @@ func serve(ctx context.Context, c config.Config, env Env, log *slog.Logger) erro
 	})
 	g.Go(func() error { return pl.run(gctx, c.HTTP.ShutdownGrace.D()) })
 	g.Go(func() error { return det.run(gctx) })
+	g.Go(func() error {
+		// SIGHUP reloads the rules (after "koban rules import", for one).
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-hup:
+				det.reloadRules(gctx, c)
+			}
+		}
+	})
 	if router != nil {
 		g.Go(func() error {
 			err := router.Run(gctx)
