@@ -164,10 +164,10 @@ func (q alertQuery) values() url.Values {
 		}
 	}
 	if !q.From.IsZero() {
-		v.Set("from", q.From.UTC().Format(time.RFC3339))
+		v.Set("from", q.From.UTC().Format(time.RFC3339Nano))
 	}
 	if !q.To.IsZero() {
-		v.Set("to", q.To.UTC().Format(time.RFC3339))
+		v.Set("to", q.To.UTC().Format(time.RFC3339Nano))
 	}
 	if q.Limit != 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))

@@ -104,6 +104,7 @@ type suppressField struct {
 	Label   string
 	Value   string
 	Checked bool
+	Key     bool // a key field, named as the event names it
 }
 
 // historyView is one history entry as the page shows it.
@@ -157,7 +158,7 @@ func (s *Server) alertPageData(r *http.Request, id int64) (*alertPage, error) {
 	}
 	for i, f := range a.Fields {
 		if f.Value != "" && f.Name != alert.FieldHost && f.Name != alert.FieldUser {
-			d.Suppress = append(d.Suppress, suppressField{Name: f.Name, Label: d.A.Fields[i].Name, Value: d.A.Fields[i].Value})
+			d.Suppress = append(d.Suppress, suppressField{Name: f.Name, Label: d.A.Fields[i].Name, Value: d.A.Fields[i].Value, Key: true})
 		}
 	}
 	s.alertContext(r, d, a)

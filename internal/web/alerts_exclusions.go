@@ -51,7 +51,7 @@ func (s *Server) exclusionsData(r *http.Request, rule string) (*exclusionsPage, 
 		v := exclusionView{ID: x.ID, RuleID: safeLine(x.RuleID, 200), Reason: safeLine(x.Reason, 2000),
 			Author: safeLine(x.Author, 200), Created: p.timeView(x.Created, now), Expires: p.timeView(x.Expires, now),
 			Never: x.Expires.IsZero(), Expired: !x.Active(now), Hits: x.Hits, LastHit: p.timeView(x.LastHit, now),
-			AlertID: x.AlertID,
+			AlertID:  x.AlertID,
 			RuleHref: "/alerts/exclusions?" + url.Values{"rule": {x.RuleID}}.Encode()}
 		for _, c := range x.Conditions {
 			v.Conditions = append(v.Conditions, alert.KV{Name: safeLine(c.Name, 200), Value: safeLine(c.Value, 500)})

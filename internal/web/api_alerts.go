@@ -24,7 +24,7 @@ type alertJSON struct {
 	Tactics     []string    `json:"tactics"`
 	Host        string      `json:"host"`
 	User        string      `json:"user"`
-	Fields      []kvJSON     `json:"fields"`
+	Fields      []kvJSON    `json:"fields"`
 	FirstSeen   time.Time   `json:"first_seen"`
 	LastSeen    time.Time   `json:"last_seen"`
 	Count       int64       `json:"count"`
@@ -49,7 +49,7 @@ type kvJSON struct {
 // alertDetailJSON is one alert with its events and history.
 type alertDetailJSON struct {
 	alertJSON
-	EventIDs []string     `json:"event_ids"`
+	EventIDs []string      `json:"event_ids"`
 	History  []historyJSON `json:"history"`
 }
 
@@ -105,7 +105,7 @@ func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request) {
 	}
 	out := struct {
 		Alerts []alertJSON `json:"alerts"`
-		Next   string     `json:"next,omitempty"`
+		Next   string      `json:"next,omitempty"`
 	}{Alerts: make([]alertJSON, 0, len(pg.Alerts))}
 	for _, a := range pg.Alerts {
 		out.Alerts = append(out.Alerts, toAPIAlert(a))
@@ -178,7 +178,7 @@ func (s *Server) apiAlertTransition(w http.ResponseWriter, r *http.Request) {
 	}
 	out := struct {
 		Alert   alertJSON `json:"alert"`
-		Changed bool     `json:"changed"`
+		Changed bool      `json:"changed"`
 	}{Alert: toAPIAlert(res[0].Alert), Changed: res[0].Changed}
 	s.writeJSON(w, http.StatusOK, out)
 }

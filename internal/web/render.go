@@ -61,12 +61,10 @@ type Page struct {
 	User      *auth.User
 	Role      auth.Role
 	Nav       []NavItem
-	// NavCounts are shown beside navigation entries, by key: the new
-	// alerts beside Alerts.
-	NavCounts map[string]NavCount
-	Flash     string            // translated notice after a redirect
-	Errors    map[string]string // field → translated message
-	Summary   []string          // translated messages for the top of a form
+	NavCounts map[string]NavCount // shown beside Nav entries, by key
+	Flash     string              // translated notice after a redirect
+	Errors    map[string]string   // field → translated message
+	Summary   []string            // translated messages for the top of a form
 	RequestID string
 	Version   string
 	Secure    bool // whether the connection is HTTPS (for hints)
