@@ -33,6 +33,9 @@ type automaton struct {
 	outs       []int32
 	sparseBase int32 // index of the first sparse reporting state in outAt, plus its id
 	plen       []int32
+	// anchors: every pattern holds one of these bytes (see anchorsFor);
+	// nil when no rare set exists.
+	anchors []byte
 }
 
 // denseBudget is how many bytes of dense table an automaton may use before
@@ -60,6 +63,7 @@ func buildAutomaton(patterns []string) *automaton {
 	}
 	nc := int32(n) + 1
 	a.nclass = nc
+	a.anchors = anchorsFor(patterns)
 
 	// The trie, with sparse edges.
 	type edge struct {

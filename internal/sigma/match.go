@@ -228,6 +228,9 @@ func (m *Matcher) walk(g *group, st *groupState, t *trie, pats [][]atomRef, text
 
 // scan runs a substring automaton over text.
 func (m *Matcher) scan(g *group, st *groupState, ac *automaton, pats [][]atomRef, text string) {
+	if ac.anchors != nil && !mayMatch(ac.anchors, text) {
+		return
+	}
 	s := int32(0)
 	dense, classes, outStart, sparseOut := ac.dense, &ac.classes, ac.outStart, ac.sparseOut
 	for i := 0; i < len(text); i++ {
