@@ -24,6 +24,7 @@ import (
 	"github.com/koban-csirt/koban/internal/intel"
 	"github.com/koban-csirt/koban/internal/journal"
 	"github.com/koban-csirt/koban/internal/notify"
+	"github.com/koban-csirt/koban/internal/sigma"
 )
 
 // detectReader is the journal reader that feeds detection.
@@ -75,10 +76,19 @@ func (d *detection) run(ctx context.Context) error {
 			d.swap(nr)
 		default:
 		}
-		evs, pos, err := r.Next(ctx, detectBatch)
+		wctx, cancel := context.WithTimeout(ctx, advanceEvery)
+		evs, pos, err := r.Next(wctx, detectBatch)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				// Quiet: close correlation windows that have ended.
+				if err := d.advance(ctx, time.Now().UnixNano()); err != nil {
+					return err
+				}
+				continue
 			}
 			return fmt.Errorf("detection: journal: %w", err)
 		}
@@ -114,6 +124,28 @@ func (d *detection) swap(nr *detect.Rules) {
 	}
 	d.det.Swap(nr)
 	d.log.Info("rules reloaded", "rules", nr.Set.Len(), "correlations", corrLen(nr))
+}
+
+// advanceEvery is how long detection waits for events before it lets the
+// correlations' clock move on by the wall clock.
+const advanceEvery = 30 * time.Second
+
+// advance closes correlation windows that ended by now (windows with an
+// upper bound, such as "fewer than 3 in 1h", are decided when they end)
+// and records what fires.
+func (d *detection) advance(ctx context.Context, now int64) error {
+	r := d.det.Rules()
+	if r == nil || r.Correlator == nil {
+		return nil
+	}
+	var found []detect.Detection
+	r.Correlator.Advance(now, func(cm sigma.CorrelationMatch) { found = append(found, detect.CorrelationDetection(cm, nil)) })
+	for _, x := range found {
+		if err := d.record(ctx, x); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // stateEvery is how often detection state is saved while running.

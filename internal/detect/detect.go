@@ -137,7 +137,7 @@ func (d *Detector) Event(ev *event.Event, fn func(Detection)) {
 		}
 		d.m.Match(ev, func(m sigma.Match) {
 			if c := r.Correlator; c != nil {
-				c.Observe(m, ev, func(cm sigma.CorrelationMatch) { fn(correlationDetection(cm, ev)) })
+				c.Observe(m, ev, func(cm sigma.CorrelationMatch) { fn(CorrelationDetection(cm, ev)) })
 				if c.Silent(m.Rule) {
 					return
 				}
@@ -225,15 +225,19 @@ func clip(v string) string {
 	return v[:cut] + "…"
 }
 
-// correlationDetection reports a correlation rule that fired; its group-by
+// CorrelationDetection reports a correlation rule that fired; its group-by
 // values are its key fields, and host and user come from them when the
-// rule groups by such a field, else from the event that completed it.
-func correlationDetection(cm sigma.CorrelationMatch, ev *event.Event) Detection {
+// rule groups by such a field, else from the event that completed it (nil
+// when a window closed by the clock).
+func CorrelationDetection(cm sigma.CorrelationMatch, ev *event.Event) Detection {
 	r := cm.Rule
 	det := Detection{
-		Time: time.Unix(0, cm.Last).UTC(), Tenant: ev.Tenant, Source: SourceCorrelation,
-		RuleID: r.ID, RuleTitle: r.Title, Level: r.Level, Tags: r.Tags, Host: ev.Host,
+		Time: time.Unix(0, cm.Last).UTC(), Source: SourceCorrelation,
+		RuleID: r.ID, RuleTitle: r.Title, Level: r.Level, Tags: r.Tags,
 		EventIDs: append([]event.ID(nil), cm.Events...),
+	}
+	if ev != nil {
+		det.Tenant, det.Host = ev.Tenant, ev.Host
 	}
 	if det.RuleID == "" {
 		det.RuleID = r.Ref()
@@ -261,7 +265,7 @@ func correlationDetection(cm sigma.CorrelationMatch, ev *event.Event) Detection 
 		}
 		det.Fields = append(det.Fields, Field{"count", strconvFloat(cm.Count)})
 	}
-	if !userSet {
+	if !userSet && ev != nil {
 		det.User = userOf(ev)
 	}
 	return det
