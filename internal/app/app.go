@@ -88,6 +88,8 @@ func commands() []command {
 	return []command{
 		{"serve", "run koban: web UI, API and (later) intake", runServe},
 		{"import", "take in log files: EVTX, JSON, CSV, syslog, Zeek, Suricata (gzip too)", runImport},
+		{"scan", "run Sigma rules over EVTX and JSON lines files, no server: a timeline of detections", runScan},
+		{"rules", "Sigma rules: lint, import a pack, test fixtures, list", runRules},
 		{"user", "manage users: add, set-password, set-role, disable, enable, list", runUser},
 		{"migrate", "apply (up) or show (status) database migrations", runMigrate},
 		{"config", "check the configuration, or dump it with secrets masked", runConfig},
