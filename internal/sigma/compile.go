@@ -665,9 +665,12 @@ func (c *compiler) regex(p *Pred, m *modifiers, slots []int32, v Value) (int32, 
 	if flags != "" {
 		expr = "(?" + flags + ")" + expr
 	}
-	re, err := regexp.Compile(expr)
-	if err != nil {
+	if _, err := regexp.Compile(expr); err != nil {
 		return 0, problem(v.Pos, "sigma.bad_regex", "field", p.Field, "reason", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+	re, err := regexp.Compile(existenceForm(expr))
+	if err != nil {
+		re = regexp.MustCompile(expr) // compiled above
 	}
 	if n, anyNL, ok := longRun(expr); ok {
 		// .{n,}: a line of at least n characters, without the cost of

@@ -284,3 +284,74 @@ func longRun(expr string) (n int, anyNL, ok bool) {
 	}
 	return total, nl, true
 }
+
+// existenceForm rewrites an expression into one that matches the same
+// strings somewhere, at less cost: for an unanchored search, a leading or
+// trailing x* can go, and a leading or trailing x+ or x{n,m} can shrink to
+// x or x{n} (any longer match contains the shorter one). Go's regexp
+// otherwise tries every start of \w+`… at every position, which is
+// quadratic on long script blocks. It returns expr unchanged when it
+// cannot parse it or nothing applies.
+func existenceForm(expr string) string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return expr
+	}
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		subs = re.Sub
+	}
+	shrink := func(r *syntax.Regexp) (*syntax.Regexp, bool) {
+		switch r.Op {
+		case syntax.OpStar, syntax.OpQuest:
+			return nil, true
+		case syntax.OpPlus:
+			return r.Sub[0], true
+		case syntax.OpRepeat:
+			if r.Min == 0 {
+				return nil, true
+			}
+			if r.Max != r.Min {
+				c := *r
+				c.Max = r.Min
+				return &c, true
+			}
+		}
+		return r, false
+	}
+	changed := false
+	for len(subs) > 1 {
+		r, ok := shrink(subs[0])
+		if !ok {
+			break
+		}
+		changed = true
+		if r == nil {
+			subs = subs[1:]
+			continue
+		}
+		subs = append([]*syntax.Regexp{r}, subs[1:]...)
+		break
+	}
+	for len(subs) > 1 {
+		r, ok := shrink(subs[len(subs)-1])
+		if !ok {
+			break
+		}
+		changed = true
+		if r == nil {
+			subs = subs[:len(subs)-1]
+			continue
+		}
+		subs = append(subs[:len(subs)-1:len(subs)-1], r)
+		break
+	}
+	if !changed {
+		return expr
+	}
+	out := &syntax.Regexp{Op: syntax.OpConcat, Sub: subs, Flags: re.Flags}
+	if len(subs) == 1 {
+		out = subs[0]
+	}
+	return out.String()
+}

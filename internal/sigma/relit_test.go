@@ -79,3 +79,58 @@ func TestRequiredLiterals(t *testing.T) {
 		}
 	}
 }
+
+// TestExistenceForm: the rewritten expression matches exactly the strings
+// the original matches somewhere, and drops the costly ends.
+func TestExistenceForm(t *testing.T) {
+	inputs := []string{"", "a", "ab`c`d", "x`-`y", "foo `bar` baz", "`", "a``b", "ab", "aaa", "ba", "xyy", "XYYYY", "xy",
+		"set a && set b invoke && x\"", "word`(x`", strings.Repeat("w", 50) + "`a`b", "a\nb", "b\na"}
+	for _, tc := range []struct {
+		expr    string
+		changed bool
+	}{
+		{"\\w+`(\\w+|-|.)`[\\w+|\\s]", true},
+		{"a.*", true},
+		{".*a.*b.*", true},
+		{"(?i)x+y{2,5}", true},
+		{"^a+", true},
+		{"a+$", true},
+		{"^a+$", false},
+		{"(?m)^a.*$", false},
+		{"abc", false},
+	} {
+		got := existenceForm(tc.expr)
+		if (got != tc.expr) != tc.changed {
+			t.Errorf("existenceForm(%q) = %q, changed %v, want %v", tc.expr, got, got != tc.expr, tc.changed)
+		}
+		a, b := regexp.MustCompile(tc.expr), regexp.MustCompile(got)
+		for _, in := range inputs {
+			if a.MatchString(in) != b.MatchString(in) {
+				t.Errorf("%q and %q disagree on %q", tc.expr, got, in)
+			}
+		}
+	}
+}
+
+// FuzzExistenceForm: for any expression and input, the rewritten form and
+// the original agree on whether the input matches.
+func FuzzExistenceForm(f *testing.F) {
+	f.Add("\\w+`(\\w+|-|.)`[\\w+|\\s]", "ab`c`d")
+	f.Add(".*a.*b.*", "xaxb")
+	f.Add("(?i)x+y{2,5}", "XYYY")
+	f.Add("^a+", "aa")
+	f.Fuzz(func(t *testing.T, expr, in string) {
+		a, err := regexp.Compile(expr)
+		if err != nil {
+			return
+		}
+		form := existenceForm(expr)
+		b, err := regexp.Compile(form)
+		if err != nil {
+			t.Fatalf("%q became %q, which does not compile: %v", expr, form, err)
+		}
+		if a.MatchString(in) != b.MatchString(in) {
+			t.Fatalf("%q and %q disagree on %q", expr, form, in)
+		}
+	})
+}
