@@ -277,8 +277,8 @@ func runRulesLint(ctx context.Context, args []string, env Env) error {
 		if len(probs) > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%d rule file(s) (%d other YAML file(s) left out), %d rule(s): %d loaded, %d with problems\n",
-			rep.Files, rep.NotRules, rep.Rules, rep.Loaded, rep.Rules-rep.Loaded)
+		fmt.Fprintf(w, "%d rule file(s) (%d other YAML file(s) left out), %d rule(s) parsed: %d loaded, %d left out; %d problem(s)\n",
+			rep.Files, rep.NotRules, rep.Rules, rep.Loaded, rep.Rules-rep.Loaded, len(probs))
 		if len(rep.Skipped) > 0 {
 			fmt.Fprintln(w, "Problems by reason:")
 			writeReasons(w, rep.Skipped, 0)
