@@ -101,6 +101,10 @@ type atom struct {
 	ref      []int32 // fieldref: the other field's slots
 	part     string  // time part
 	minLen   int     // regex: the fewest characters a match has
+	// regex with a literal a fixed reLead characters into every match
+	// (lit): reAnchored is the expression anchored at its start.
+	reLead     int
+	reAnchored *regexp.Regexp
 }
 
 type nodeOp uint8
@@ -668,9 +672,10 @@ func (c *compiler) regex(p *Pred, m *modifiers, slots []int32, v Value) (int32, 
 	if _, err := regexp.Compile(expr); err != nil {
 		return 0, problem(v.Pos, "sigma.bad_regex", "field", p.Field, "reason", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 	}
-	re, err := regexp.Compile(existenceForm(expr))
+	form := existenceForm(expr)
+	re, err := regexp.Compile(form)
 	if err != nil {
-		re = regexp.MustCompile(expr) // compiled above
+		form, re = expr, regexp.MustCompile(expr) // compiled above
 	}
 	if n, anyNL, ok := longRun(expr); ok {
 		// .{n,}: a line of at least n characters, without the cost of
@@ -683,6 +688,11 @@ func (c *compiler) regex(p *Pred, m *modifiers, slots []int32, v Value) (int32, 
 	}
 	pres := requiredLiterals(expr)
 	a := atom{kind: atomRegex, slots: slots, re: re, pre: -1, minLen: minLength(expr)}
+	if lead, lit, ok := literalAnchor(form); ok {
+		if anchored, err := regexp.Compile(`\A(?:` + form + `)`); err == nil {
+			a.reLead, a.lit, a.reAnchored = lead, lit, anchored
+		}
+	}
 	n := c.atomNode(a, expr)
 	if len(pres) == 0 {
 		return n, nil

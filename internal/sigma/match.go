@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/koban-csirt/koban/internal/event"
@@ -459,6 +460,9 @@ func (m *Matcher) check(a *atom, v string, low func() string) bool {
 		if len(v) < a.minLen {
 			return false
 		}
+		if a.reAnchored != nil {
+			return anchoredMatch(a, v)
+		}
 		return a.re.MatchString(v)
 	case atomCased:
 		if a.glob != nil {
@@ -510,6 +514,32 @@ func (m *Matcher) check(a *atom, v string, low func() string) bool {
 		return compare(float64(part), a.cmp, a.num)
 	}
 	return false
+}
+
+// anchoredMatch runs a regular expression at each place its literal
+// anchor allows: reLead characters before each occurrence of the literal.
+func anchoredMatch(a *atom, v string) bool {
+	for from := 0; ; {
+		i := strings.Index(v[from:], a.lit)
+		if i < 0 {
+			return false
+		}
+		p := from + i
+		start := p
+		ok := true
+		for k := 0; k < a.reLead; k++ {
+			if start == 0 {
+				ok = false
+				break
+			}
+			_, n := utf8.DecodeLastRuneInString(v[:start])
+			start -= n
+		}
+		if ok && a.reAnchored.MatchString(v[start:]) {
+			return true
+		}
+		from = p + 1
+	}
 }
 
 func compare(f float64, op string, n float64) bool {

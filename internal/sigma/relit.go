@@ -355,3 +355,57 @@ func existenceForm(expr string) string {
 	}
 	return out.String()
 }
+
+// literalAnchor finds, for an expression without anchors or word
+// boundaries, a literal that every match holds at a fixed number of
+// characters from its start: `[\w]\x60(…)` holds "\x60" one character in.
+// The matcher then runs the expression anchored at each occurrence of the
+// literal, instead of at every position of a long value. It returns the
+// number of characters before the literal, the literal, and whether one
+// was found (a literal with letters only when the expression is
+// case-sensitive).
+func literalAnchor(expr string) (int, string, bool) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return 0, "", false
+	}
+	if hasAnchors(re) {
+		return 0, "", false
+	}
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		subs = re.Sub
+	}
+	lead := 0
+	for _, s := range subs {
+		switch s.Op {
+		case syntax.OpLiteral:
+			lit := string(s.Rune)
+			if s.Flags&syntax.FoldCase != 0 && strings.ToLower(lit) != strings.ToUpper(lit) {
+				return 0, "", false
+			}
+			if lead == 0 {
+				return 0, "", false // a literal prefix: the regexp package skips to it already
+			}
+			return lead, lit, true
+		case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+			lead++
+		default:
+			return 0, "", false
+		}
+	}
+	return 0, "", false
+}
+
+func hasAnchors(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return true
+	}
+	for _, s := range re.Sub {
+		if hasAnchors(s) {
+			return true
+		}
+	}
+	return false
+}

@@ -134,3 +134,51 @@ func FuzzExistenceForm(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLiteralAnchor: running the expression anchored at its literal's
+// occurrences agrees with running it everywhere.
+func FuzzLiteralAnchor(f *testing.F) {
+	f.Add("[0-9A-Z_a-z]`([0-9A-Z_a-z]+|.)`[\\t\\n\\f\\r \\+0-9A-Z_a-z\\|]", "ab`c`d")
+	f.Add("..x", "日本x")
+	f.Add("[ab]c", "acbc")
+	f.Fuzz(func(t *testing.T, expr, in string) {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return
+		}
+		lead, lit, ok := literalAnchor(expr)
+		if !ok {
+			return
+		}
+		anchored, err := regexp.Compile(`\A(?:` + expr + `)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &atom{reLead: lead, lit: lit, reAnchored: anchored}
+		if got, want := anchoredMatch(a, in), re.MatchString(in); got != want {
+			t.Fatalf("%q on %q: anchored %v, everywhere %v (lead %d, literal %q)", expr, in, got, want, lead, lit)
+		}
+	})
+}
+
+func TestLiteralAnchor(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		lead int
+		lit  string
+		ok   bool
+	}{
+		{"[0-9A-Z_a-z]`([0-9A-Z_a-z]+|.)`x", 1, "`", true},
+		{"..abc", 2, "abc", true},
+		{"abc.", 0, "", false},   // a literal prefix: regexp skips to it itself
+		{"^.x", 0, "", false},    // anchored
+		{"(?i).x", 0, "", false}, // case-insensitive letter
+		{"(?i).-", 1, "-", true},
+		{"a*x", 0, "", false},
+	} {
+		lead, lit, ok := literalAnchor(tc.expr)
+		if lead != tc.lead || lit != tc.lit || ok != tc.ok {
+			t.Errorf("literalAnchor(%q) = %d, %q, %v; want %d, %q, %v", tc.expr, lead, lit, ok, tc.lead, tc.lit, tc.ok)
+		}
+	}
+}
