@@ -19,7 +19,7 @@ var bulkStates = []alert.State{alert.StateAcknowledged, alert.StateInProgress, a
 
 // resultParams are the query parameters that carry a bulk action's
 // outcome to the page the browser is sent back to.
-var resultParams = []string{"done", "changed", "same", "stale", "refused", "missing", "failed"}
+var resultParams = []string{"done", "changed", "same", "stale", "refused", "missing", "failed", "request"}
 
 // maxResultIDs bounds the alert ids each outcome lists in the address.
 const maxResultIDs = 50
@@ -28,6 +28,7 @@ const maxResultIDs = 50
 type bulkOutcome struct {
 	changed, same, failed   int
 	stale, refused, missing []int64
+	request                 string // the request id the failures were logged with
 }
 
 // add counts one alert's result; it logs what a user cannot act on.
@@ -45,6 +46,7 @@ func (o *bulkOutcome) add(s *Server, r *http.Request, res alert.Result) {
 		o.refused = append(o.refused, res.ID)
 	default:
 		o.failed++
+		o.request = info(r).id
 		s.log.ErrorContext(r.Context(), "bulk alert change failed", "error", res.Err, "alert_id", res.ID,
 			"request_id", info(r).id)
 	}
@@ -74,6 +76,9 @@ func (o bulkOutcome) set(v url.Values) {
 		if len(c.ids) > 0 {
 			v.Set(c.name, joinIDs(c.ids[:min(len(c.ids), maxResultIDs)]))
 		}
+	}
+	if o.request != "" {
+		v.Set("request", o.request)
 	}
 }
 
@@ -133,7 +138,13 @@ func (d *alertsPage) bulkResult(v url.Values) map[int64]bool {
 		}
 	}
 	if n := num("failed"); n > 0 {
-		d.Result = append(d.Result, d.T("alerts.result.failed", "count", n, "request", d.RequestID))
+		// The id of the request whose failures were logged, if it looks
+		// like one: a link cannot inject text.
+		rid := v.Get("request")
+		if len(rid) != 16 || strings.Trim(rid, "0123456789abcdef") != "" {
+			rid = "?"
+		}
+		d.Result = append(d.Result, d.T("alerts.result.failed", "count", n, "request", rid))
 		d.ResultWarn = true
 	}
 	if len(d.Result) == 0 {

@@ -477,3 +477,31 @@ func TestAlertsWithoutService(t *testing.T) {
 		t.Error("a count of new alerts is shown without the service")
 	}
 }
+
+// TestBulkOutcomeRoundTrip: what a bulk action did survives the redirect,
+// and the address cannot make the page say anything else.
+func TestBulkOutcomeRoundTrip(t *testing.T) {
+	e := newAlertEnv(t)
+	var many []int64
+	for i := int64(1); i <= maxResultIDs+10; i++ {
+		many = append(many, i)
+	}
+	o := bulkOutcome{changed: 1, failed: 2, stale: many, request: "0123456789abcdef"}
+	v := url.Values{"host": {"web01"}}
+	o.set(v)
+	_, body := e.get(alertsURL(v))
+	for _, want := range []string{"1 alert changed.", "(request 0123456789abcdef)",
+		fmt.Sprintf("%d alerts were changed by someone else meanwhile (#1, #2,", maxResultIDs),
+		fmt.Sprintf("#%d)", maxResultIDs)} {
+		if !strings.Contains(body, want) {
+			t.Errorf("queue after %s lacks %q", v.Encode(), want)
+		}
+	}
+	if strings.Contains(body, fmt.Sprintf("#%d", maxResultIDs+1)) {
+		t.Errorf("the outcome lists more than %d ids", maxResultIDs)
+	}
+	_, body = e.get("/alerts?done=bulk&failed=1&request=%3Cb%3Ehi&stale=1,%3Cb%3E")
+	if !strings.Contains(body, "(request ?)") || strings.Contains(body, "b&gt;hi") || strings.Contains(body, "<b>hi") || !strings.Contains(body, "1 alert was changed by someone else meanwhile (#1).") {
+		t.Error("a forged outcome address shows text of its own")
+	}
+}
