@@ -45,8 +45,9 @@ Run 'koban rules <subcommand> -h' for a subcommand's flags.`
 
 // runRules dispatches "koban rules SUBCOMMAND".
 func runRules(ctx context.Context, args []string, env Env) error {
+	fs := newFlags("rules", rulesSynopsis, env)
+	fs.Usage = func() { fmt.Fprintf(env.Stderr, "Usage: koban %s\n", rulesSynopsis) }
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fs := newFlags("rules", rulesSynopsis, env)
 		if _, err := parse(fs, args); err != nil {
 			return done(err)
 		}
@@ -62,7 +63,6 @@ func runRules(ctx context.Context, args []string, env Env) error {
 	case "list":
 		return runRulesList(ctx, args[1:], env)
 	}
-	fs := newFlags("rules", rulesSynopsis, env)
 	return usageErr(fs, "unknown subcommand %q", args[0])
 }
 

@@ -33,7 +33,7 @@ const scanSynopsis = `scan [--rules PATH…] [--format table|csv|jsonl] [--min-l
 Runs Sigma rules over log files with no server, as Hayabusa does: Windows
 event logs (.evtx) and JSON lines (.jsonl, .ndjson), gzip-compressed too,
 found below each directory; a file named on the command line may be in any
-format 'koban import' reads. Prints every scanHit in event-time order
+format 'koban import' reads. Prints every detection in event-time order
 (time in UTC, host, rule id and title, level, ATT&CK tags, key fields), then
 detections by level, the top rules and the scan's speed. With csv or jsonl
 the timeline goes to standard output and the summary to standard error.
@@ -42,7 +42,7 @@ Exit status: 0 when the scan ran, whatever it detected; 1 when rules could
 not be loaded or a file could not be read (the others are still scanned and
 reported); 2 for a bad command line.`
 
-// Output limits: what one scanHit keeps of its key fields, and what a
+// Output limits: what one detection keeps of its key fields, and what a
 // table line shows of them.
 const (
 	maxKeyFields    = 8
