@@ -537,22 +537,12 @@ func runRulesList(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	loaded, quiet := reported(s, c.Detect.MinLevel)
-	want := strings.ToLower(*tag)
-	if want != "" && !strings.Contains(want, ".") {
-		want = "attack." + want
-	}
+	keep := listFilter(*level, *tag)
 	var rows []*sigma.Rule
 	for _, r := range loaded {
-		if r.Kind == sigma.KindFilter || *level != "" && max(sigma.LevelRank(r.Level), 1) < sigma.LevelRank(*level) {
-			continue
+		if keep(r) {
+			rows = append(rows, r)
 		}
-		if want != "" && !slices.ContainsFunc(r.Tags, func(t string) bool {
-			t = strings.ToLower(t)
-			return t == want || strings.HasPrefix(t, want+".")
-		}) {
-			continue
-		}
-		rows = append(rows, r)
 	}
 	slices.SortStableFunc(rows, func(a, b *sigma.Rule) int {
 		return cmp.Or(cmp.Compare(sigma.LevelRank(b.Level), sigma.LevelRank(a.Level)), strings.Compare(a.Title, b.Title))
@@ -572,6 +562,24 @@ func runRulesList(ctx context.Context, args []string, env Env) error {
 	fmt.Fprintf(env.Stdout, "\n%d rule(s) listed of %d loaded; %d skipped by the selection, %d below detection.min_level, %d with problems ('koban rules lint' says which)\n",
 		len(rows), len(loaded), len(s.skipped), len(quiet), len(s.kept)-len(loadedRules(s)))
 	return nil
+}
+
+// listFilter says which rules "rules list" shows: no filters, rules of
+// the level or above, rules with the tag or one below it.
+func listFilter(level, tag string) func(*sigma.Rule) bool {
+	want := strings.ToLower(tag)
+	if want != "" && !strings.Contains(want, ".") {
+		want = "attack." + want
+	}
+	return func(r *sigma.Rule) bool {
+		if r.Kind == sigma.KindFilter || level != "" && max(sigma.LevelRank(r.Level), 1) < sigma.LevelRank(level) {
+			return false
+		}
+		return want == "" || slices.ContainsFunc(r.Tags, func(t string) bool {
+			t = strings.ToLower(t)
+			return t == want || strings.HasPrefix(t, want+".")
+		})
+	}
 }
 
 func or(s, d string) string {

@@ -575,51 +575,22 @@ func (r *scanRun) writeJSONL(w io.Writer) error {
 // scanned and how fast, warnings and failures.
 func (r *scanRun) writeSummary(w io.Writer) error {
 	byLevel := map[string]int{}
-	type ruleCount struct {
-		rule *sigma.Rule
-		n    int
-		host map[string]bool
-	}
-	byRule := map[*sigma.Rule]*ruleCount{}
-	var top []*ruleCount
 	for _, d := range r.dets {
 		byLevel[or(d.Rule.Level, "informational")]++
-		rc := byRule[d.Rule]
-		if rc == nil {
-			rc = &ruleCount{rule: d.Rule, host: map[string]bool{}}
-			byRule[d.Rule] = rc
-			top = append(top, rc)
-		}
-		rc.n++
-		rc.host[d.Host] = true
 	}
 	var lv []string
 	for _, l := range levelNames {
 		lv = append(lv, fmt.Sprintf("%s %d", l, byLevel[l]))
 	}
 	fmt.Fprintf(w, "Detections: %d (%s)\n", len(r.dets), strings.Join(lv, ", "))
-	if len(top) > 0 {
-		slices.SortStableFunc(top, func(a, b *ruleCount) int {
-			return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(sigma.LevelRank(b.rule.Level), sigma.LevelRank(a.rule.Level)))
-		})
-		fmt.Fprintln(w, "\nTop rules:")
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  COUNT\tHOSTS\tLEVEL\tRULE ID\tTITLE")
-		for _, rc := range top[:min(scanTopRules, len(top))] {
-			fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\n", rc.n, len(rc.host), or(rc.rule.Level, "-"), rc.rule.Ref(), printable(rc.rule.Title))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		if len(top) > scanTopRules {
-			fmt.Fprintf(w, "  … and %d more rules\n", len(top)-scanTopRules)
-		}
+	if err := r.writeTopRules(w); err != nil {
+		return err
 	}
-	secs := r.total.Seconds()
-	mb := float64(r.totalBytes) / 1e6
+	secs := max(r.total.Seconds(), 1e-9)
+	mb := float64(r.doneBytes) / 1e6
 	fmt.Fprintf(w, "\nScanned %d file(s), %.1f MB, %d event(s) in %s (rules %s, reading and matching %s): %.1f MB/s, %.0f events/s end to end\n",
 		r.scanned, mb, r.sum.Events, r.total.Round(time.Millisecond), r.set.took.Round(time.Millisecond),
-		r.elapsed.Round(time.Millisecond), mb/max(secs, 1e-9), float64(r.sum.Events)/max(secs, 1e-9))
+		r.elapsed.Round(time.Millisecond), mb/secs, float64(r.sum.Events)/secs)
 	if n := len(r.sum.Warnings); n > 0 {
 		fmt.Fprintf(w, "\nWarnings (%d; parts of files that could not be read):\n", n)
 		for i, s := range r.sum.Warnings {
@@ -635,6 +606,46 @@ func (r *scanRun) writeSummary(w io.Writer) error {
 		for _, f := range r.failed {
 			fmt.Fprintf(w, "  %v\n", f)
 		}
+	}
+	return nil
+}
+
+// writeTopRules prints the rules that fired most, with on how many hosts.
+func (r *scanRun) writeTopRules(w io.Writer) error {
+	type ruleCount struct {
+		rule *sigma.Rule
+		n    int
+		host map[string]bool
+	}
+	byRule := map[*sigma.Rule]*ruleCount{}
+	var top []*ruleCount
+	for _, d := range r.dets {
+		rc := byRule[d.Rule]
+		if rc == nil {
+			rc = &ruleCount{rule: d.Rule, host: map[string]bool{}}
+			byRule[d.Rule] = rc
+			top = append(top, rc)
+		}
+		rc.n++
+		rc.host[d.Host] = true
+	}
+	if len(top) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(top, func(a, b *ruleCount) int {
+		return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(sigma.LevelRank(b.rule.Level), sigma.LevelRank(a.rule.Level)))
+	})
+	fmt.Fprintln(w, "\nTop rules:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  COUNT\tHOSTS\tLEVEL\tRULE ID\tTITLE")
+	for _, rc := range top[:min(scanTopRules, len(top))] {
+		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\n", rc.n, len(rc.host), or(rc.rule.Level, "-"), rc.rule.Ref(), printable(rc.rule.Title))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(top) > scanTopRules {
+		fmt.Fprintf(w, "  … and %d more rules\n", len(top)-scanTopRules)
 	}
 	return nil
 }
