@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/koban-csirt/koban/internal/config"
@@ -29,7 +30,9 @@ func configuredSources(c config.Config) []detect.Source {
 	}
 	if entries, err := os.ReadDir(rulesDir(c)); err == nil {
 		for _, e := range entries {
-			if e.IsDir() {
+			// Names starting with a dot are packs being imported or
+			// replaced ("koban rules import"): never half a pack.
+			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
 				srcs = append(srcs, detect.Source{Label: e.Name(), Path: filepath.Join(rulesDir(c), e.Name())})
 			}
 		}

@@ -369,25 +369,30 @@ func (d *docParser) conditions(det *Detection, cond *yaml.Node) {
 		}
 		c, err := ParseCondition(t.Value)
 		if err != nil {
-			// Columns count within the condition text; a plain or quoted
-			// scalar on one line starts where the node does.
-			pos := at(t)
-			if t.Style == yaml.DoubleQuotedStyle || t.Style == yaml.SingleQuotedStyle {
-				pos.Col++
-			}
-			if t.Style == 0 || t.Style == yaml.DoubleQuotedStyle || t.Style == yaml.SingleQuotedStyle {
-				pos.Col += err.Col - 1
-			}
-			d.probs = append(d.probs, &Problem{Pos: pos, Msg: err.Msg, Args: err.Args})
+			d.probs = append(d.probs, &Problem{Pos: condPos(t, err.Col), Msg: err.Msg, Args: append([]any{"column", err.Col}, err.Args...)})
 			continue
 		}
 		if err := checkIdents(c, det); err != nil {
-			pos := at(t)
-			d.probs = append(d.probs, &Problem{Pos: pos, Msg: err.Msg, Args: err.Args})
+			pos := condPos(t, err.Col)
+			d.probs = append(d.probs, &Problem{Pos: pos, Msg: err.Msg, Args: append([]any{"column", err.Col}, err.Args...)})
 			continue
 		}
 		det.Conditions = append(det.Conditions, c)
 	}
+}
+
+// condPos is where column col of a condition's text is in the file: a
+// plain or quoted scalar on one line starts where its node does; for block
+// scalars the node's own position is the best there is.
+func condPos(t *yaml.Node, col int) Pos {
+	pos := at(t)
+	switch t.Style {
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		pos.Col += col
+	case 0:
+		pos.Col += col - 1
+	}
+	return pos
 }
 
 // search reads one search identifier.
