@@ -65,6 +65,7 @@ func compileRules(ctx context.Context, c config.Config, srcs []detect.Source) (*
 	out.problems = append(out.problems, probs...)
 	out.kept, out.skipped = detect.Select(out.pack.Rules, detect.Policy{
 		Statuses: c.Detect.Statuses, DisabledRules: c.Detect.DisabledRules, DisabledTags: c.Detect.DisabledTags,
+		DisabledLogSources: c.Detect.DisabledLogSources,
 	})
 	o := sigma.Options{Applies: normalize.Matches}
 	if c.Detect.Mapping != "" {

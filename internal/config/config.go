@@ -92,6 +92,8 @@ type Detect struct {
 	// DisabledRules and DisabledTags leave rules out by id or tag.
 	DisabledRules []string `yaml:"disabled_rules" help:"ids of rules not to load"`
 	DisabledTags  []string `yaml:"disabled_tags" help:"rules with any of these tags (such as attack.t1059) are not loaded"`
+	// DisabledLogSources leave out rules by logsource pattern.
+	DisabledLogSources []string `yaml:"disabled_logsources" help:"rules for these logsources (product/category/service, such as windows/ps_script) are not loaded"`
 	// Mapping is a field mapping file (koban's form or SigmaHQ's thor.yml).
 	Mapping string `yaml:"mapping" help:"field mapping file: which event fields a rule field also stands for"`
 	// Indicators is a file of indicators of compromise, one per line.

@@ -436,6 +436,9 @@ type Policy struct {
 	MinLevel string
 	// DisabledRules are ids (or names) of rules that never load.
 	DisabledRules []string
+	// DisabledLogSources leave out rules whose logsource fits one of these
+	// product/category/service patterns (LogSourceMatches).
+	DisabledLogSources []string
 	// DisabledTags leave out rules with any of these tags, compared
 	// without regard to case; a tag also covers the tags below it
 	// ("attack.t1059" covers "attack.t1059.001").
@@ -521,7 +524,30 @@ func (s *selector) hard(r *sigma.Rule) *Skipped {
 			}
 		}
 	}
+	for _, d := range s.pol.DisabledLogSources {
+		if LogSourceMatches(d, r.LogSource) {
+			return &Skipped{Rule: r, Reason: "rules.skip_logsource", Args: []any{"logsource", d}}
+		}
+	}
 	return nil
+}
+
+// LogSourceMatches reports whether a rule's logsource fits a pattern
+// "product/category/service", where an empty part or "*" matches
+// anything: "windows/ps_script" leaves out PowerShell script block rules,
+// "//sysmon" every rule for the Sysmon service.
+func LogSourceMatches(pattern string, ls sigma.LogSource) bool {
+	parts := strings.SplitN(strings.ToLower(pattern), "/", 3)
+	for len(parts) < 3 {
+		parts = append(parts, "")
+	}
+	have := []string{strings.ToLower(ls.Product), strings.ToLower(ls.Category), strings.ToLower(ls.Service)}
+	for i, p := range parts {
+		if p != "" && p != "*" && p != have[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // soft returns why r's status or level leaves it out, or nil.

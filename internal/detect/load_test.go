@@ -456,3 +456,18 @@ func FuzzZip(f *testing.F) {
 		}
 	})
 }
+
+func TestSelectLogSource(t *testing.T) {
+	mk := func(id, product, category, service string) *sigma.Rule {
+		return &sigma.Rule{ID: id, Title: id, Level: "high", LogSource: sigma.LogSource{Product: product, Category: category, Service: service}}
+	}
+	rules := []*sigma.Rule{mk("ps", "windows", "ps_script", ""), mk("pc", "windows", "process_creation", ""), mk("sys", "windows", "", "sysmon"), mk("ssh", "linux", "", "sshd")}
+	kept, skipped := Select(rules, Policy{DisabledLogSources: []string{"windows/ps_script", "*/*/sysmon"}})
+	var ids []string
+	for _, r := range kept {
+		ids = append(ids, r.ID)
+	}
+	if strings.Join(ids, ",") != "pc,ssh" || len(skipped) != 2 || skipped[0].Reason != "rules.skip_logsource" {
+		t.Fatalf("kept %v, skipped %+v", ids, skipped)
+	}
+}
