@@ -189,6 +189,16 @@ func TestCan(t *testing.T) {
 	if Can(RoleViewer, PermAlerts) || !Can(RoleViewer, PermReports) || Can(RoleResponder, PermUsers) || !Can(RoleAnalyst, PermHunting) {
 		t.Error("grants do not follow the design: viewers read reports, analysts hunt, only admins manage users")
 	}
+	// Changing detection rules is for those who triage alerts, never for
+	// management or reporters.
+	for _, r := range Roles {
+		if Can(r, PermRules) && !Can(r, PermAlerts) {
+			t.Errorf("%s may change rules without seeing alerts", r)
+		}
+	}
+	if Can(RoleViewer, PermRules) || !Can(RoleAnalyst, PermRules) || !Can(RoleAdmin, PermRules) {
+		t.Error("rules.manage: analysts and admins tune detection, viewers do not")
+	}
 	if Can(RoleAdmin, "no.such.permission") || Can("root", PermSelf) {
 		t.Error("an unknown permission or role is granted")
 	}

@@ -67,8 +67,11 @@ const (
 	PermReports Permission = "reports.view"
 	// PermTraining: drills, training records and exercises.
 	PermTraining Permission = "training.view"
-	// PermAlerts: the alert queue.
+	// PermAlerts: the alert queue, and reading the detection rules.
 	PermAlerts Permission = "alerts.view"
+	// PermRules: changing detection content — turning rules off and on,
+	// writing and deleting custom rules.
+	PermRules Permission = "rules.manage"
 	// PermIncidents: incident cases.
 	PermIncidents Permission = "incidents.view"
 	// PermHunting: event search and threat hunting.
@@ -98,6 +101,15 @@ var grants = map[Permission][]Role{
 	PermReports:   {RoleAdmin, RoleResponder, RoleAnalyst, RoleViewer},
 	PermTraining:  {RoleAdmin, RoleResponder, RoleAnalyst, RoleViewer},
 	PermAlerts:    {RoleAdmin, RoleResponder, RoleAnalyst},
+	// Tuning detection is the analysts' work. Responders triage alerts
+	// and run incidents rather than edit detection content, but roles are
+	// nested (a token's role is capped with Lower, which assumes every
+	// role holds what the roles below it hold): leaving responders out
+	// while analysts have it would let a responder mint an analyst token
+	// that can change rules. So the grant follows the nesting; a separate
+	// permission still lets routes say "changes detection" and lets a
+	// later role split narrow it in this one place.
+	PermRules:     {RoleAdmin, RoleResponder, RoleAnalyst},
 	PermIncidents: {RoleAdmin, RoleResponder, RoleAnalyst},
 	PermHunting:   {RoleAdmin, RoleResponder, RoleAnalyst},
 	PermIntel:     {RoleAdmin, RoleResponder, RoleAnalyst},
