@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -75,7 +76,7 @@ func testRuleSettingLifecycle(t *testing.T, db *store.DB) {
 func testRuleSettingInTx(t *testing.T, db *store.DB) {
 	ctx := context.Background()
 	rs := store.RuleSetting{RuleID: "r-tx", Reason: "r", Actor: "alice", UpdatedAt: t0}
-	boom := fault.New(fault.Invalid, "test.boom")
+	boom := errors.New("boom")
 	err := db.Tx(ctx, func(ctx context.Context) error {
 		if err := db.SetRuleSetting(ctx, rs); err != nil {
 			return err
