@@ -36,6 +36,12 @@ type Detection struct {
 	User      string
 	Fields    []KV     // key fields, in the order to show them
 	EventIDs  []string // text form of event.ID of the matching events
+	// Count is how many detections this one stands for (0 counts as 1):
+	// a detector may merge a burst of one rule's matches on one host and
+	// user into a single Record. Last is the latest of their times (zero:
+	// Time).
+	Count int
+	Last  time.Time
 }
 
 // State is where an alert stands in triage, stored as-is. See the transitions

@@ -57,6 +57,13 @@ func (s *Service) clean(d Detection, now time.Time) (Detection, error) {
 		d.Time = now
 	}
 	d.Time = d.Time.UTC().Truncate(time.Microsecond)
+	if d.Last.Before(d.Time) {
+		d.Last = d.Time
+	}
+	d.Last = d.Last.UTC().Truncate(time.Microsecond)
+	if d.Count < 1 {
+		d.Count = 1
+	}
 	d.Tenant = text(d.Tenant, maxIDLen)
 	d.Source = text(d.Source, maxIDLen)
 	d.RuleTitle = text(d.RuleTitle, maxTitleLen)

@@ -177,13 +177,13 @@ func (s *Service) record(ctx context.Context, d Detection, now time.Time) (Alert
 		return cur, OutcomeDuplicate, nil
 	}
 	o := OutcomeGrouped
-	cur.Count++
+	cur.Count += int64(d.Count)
 	cur.EventRefs += added
 	if d.Time.Before(cur.FirstSeen) {
 		cur.FirstSeen = d.Time
 	}
-	if d.Time.After(cur.LastSeen) {
-		cur.LastSeen = d.Time
+	if d.Last.After(cur.LastSeen) {
+		cur.LastSeen = d.Last
 	}
 	if d.Level.Compare(cur.Level) > 0 {
 		if err := s.store.AddAlertHistory(ctx, HistoryEntry{AlertID: cur.ID, At: now, Actor: audit.System.Name,
@@ -203,8 +203,8 @@ func (s *Service) record(ctx context.Context, d Detection, now time.Time) (Alert
 func (s *Service) create(ctx context.Context, d Detection, now time.Time) (Alert, Outcome, error) {
 	ids := d.EventIDs[:min(len(d.EventIDs), s.opt.MaxEvents)]
 	a := Alert{Tenant: d.Tenant, Source: d.Source, RuleID: d.RuleID, RuleTitle: d.RuleTitle, Level: d.Level,
-		Tags: d.Tags, Host: d.Host, User: d.User, Fields: d.Fields, FirstSeen: d.Time, LastSeen: d.Time,
-		Count: 1, EventRefs: len(ids), State: StateNew, Version: 1, CreatedAt: now, UpdatedAt: now}
+		Tags: d.Tags, Host: d.Host, User: d.User, Fields: d.Fields, FirstSeen: d.Time, LastSeen: d.Last,
+		Count: int64(d.Count), EventRefs: len(ids), State: StateNew, Version: 1, CreatedAt: now, UpdatedAt: now}
 	a, err := s.store.CreateAlert(ctx, a)
 	if err != nil {
 		return Alert{}, "", err

@@ -97,7 +97,7 @@ func (d *detection) run(ctx context.Context) error {
 			d.det.Event(&evs[i], func(x detect.Detection) { found = append(found, x) })
 		}
 		d.events.Add(int64(len(evs)))
-		for _, x := range found {
+		for _, x := range mergeDetections(found) {
 			if err := d.record(ctx, x); err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -140,7 +140,7 @@ func (d *detection) advance(ctx context.Context, now int64) error {
 	}
 	var found []detect.Detection
 	r.Correlator.Advance(now, func(cm sigma.CorrelationMatch) { found = append(found, detect.CorrelationDetection(cm, nil)) })
-	for _, x := range found {
+	for _, x := range mergeDetections(found) {
 		if err := d.record(ctx, x); err != nil {
 			return err
 		}
@@ -228,13 +228,57 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// maxMergedEvents bounds the event ids one merged detection carries; the
+// alert links at most alerts.max_events anyway, and Count keeps the total.
+const maxMergedEvents = 200
+
+// mergeDetections folds a batch's detections of the same source, rule,
+// tenant, host and user into one, in the order each first appeared: a
+// noisy rule costs one alert update per batch instead of one per event.
+// Correlation detections are kept apart (each firing is its own finding).
+func mergeDetections(found []detect.Detection) []alert.Detection {
+	type key struct{ tenant, source, rule, host, user string }
+	out := make([]alert.Detection, 0, len(found))
+	at := map[key]int{}
+	for _, x := range found {
+		d := alertDetection(x)
+		if x.Source == detect.SourceCorrelation {
+			out = append(out, d)
+			continue
+		}
+		k := key{d.Tenant, d.Source, d.RuleID, d.Host, d.User}
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(out)
+			d.Count, d.Last = 1, d.Time
+			out = append(out, d)
+			continue
+		}
+		m := &out[i]
+		m.Count++
+		if d.Time.Before(m.Time) {
+			m.Time = d.Time
+		}
+		if d.Time.After(m.Last) {
+			m.Last = d.Time
+		}
+		if alert.Level(d.Level).Compare(m.Level) > 0 {
+			m.Level = d.Level
+		}
+		if room := maxMergedEvents - len(m.EventIDs); room > 0 {
+			m.EventIDs = append(m.EventIDs, d.EventIDs[:min(room, len(d.EventIDs))]...)
+		}
+	}
+	return out
+}
+
 // record stores one detection as an alert and notifies when it is new or
 // escalated. A detection the alert service refuses as invalid is logged
 // and dropped; a store failure stops detection (the batch is replayed at
 // the next start).
-func (d *detection) record(ctx context.Context, x detect.Detection) error {
-	d.detections.Add(1)
-	a, outcome, err := d.alerts.Record(ctx, alertDetection(x))
+func (d *detection) record(ctx context.Context, x alert.Detection) error {
+	d.detections.Add(int64(max(x.Count, 1)))
+	a, outcome, err := d.alerts.Record(ctx, x)
 	if err != nil {
 		if fault.Is(err, fault.Invalid) {
 			d.log.Warn("detection dropped", "rule", x.RuleID, "error", err)
