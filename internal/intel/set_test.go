@@ -167,7 +167,7 @@ func TestRangesAgainstScan(t *testing.T) {
 		v6 := round%2 == 1
 		for range 1 + rng.IntN(60) {
 			var a netip.Addr
-			bits := rng.IntN(33)
+			var bits int
 			if v6 {
 				var b [16]byte
 				b[0], b[1], b[2] = 0x20, 0x01, byte(rng.IntN(4)) // keep them close, so they nest

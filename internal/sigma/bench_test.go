@@ -72,13 +72,7 @@ func BenchmarkMatch(b *testing.B) {
 	_ = bytes
 }
 
-func evtxFilesIn(tb testing.TB, dir string) []string {
-	var out []string
-	for _, f := range ruleFilesExt(tb, dir, ".evtx") {
-		out = append(out, f)
-	}
-	return out
-}
+func evtxFilesIn(tb testing.TB, dir string) []string { return ruleFilesExt(tb, dir, ".evtx") }
 
 func ruleFilesExt(tb testing.TB, dir, ext string) []string {
 	tb.Helper()
