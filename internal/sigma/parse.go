@@ -5,6 +5,7 @@ package sigma
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"strconv"
@@ -320,6 +321,7 @@ func (d *docParser) detection(v *yaml.Node) *Detection {
 	det := &Detection{}
 	var cond *yaml.Node
 	seen := map[string]bool{}
+	failed := map[string]bool{} // searches already reported as broken
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		k, val := v.Content[i], v.Content[i+1]
 		switch k.Value {
@@ -341,17 +343,19 @@ func (d *docParser) detection(v *yaml.Node) *Detection {
 		}
 		if s := d.search(k, val); s != nil {
 			det.Searches = append(det.Searches, s)
+		} else {
+			failed[k.Value] = true
 		}
 	}
 	if cond == nil {
 		d.fail(v, "sigma.missing", "key", "detection.condition")
 		return det
 	}
-	d.conditions(det, cond)
+	d.conditions(det, cond, failed)
 	return det
 }
 
-func (d *docParser) conditions(det *Detection, cond *yaml.Node) {
+func (d *docParser) conditions(det *Detection, cond *yaml.Node, failed map[string]bool) {
 	var texts []*yaml.Node
 	switch cond.Kind {
 	case yaml.ScalarNode:
@@ -373,6 +377,9 @@ func (d *docParser) conditions(det *Detection, cond *yaml.Node) {
 			continue
 		}
 		if err := checkIdents(c, det); err != nil {
+			if err.Msg == "sigma.cond.unknown_ident" && len(err.Args) == 2 && failed[fmt.Sprint(err.Args[1])] {
+				continue // the search itself was reported
+			}
 			pos := condPos(t, err.Col)
 			d.probs = append(d.probs, &Problem{Pos: pos, Msg: err.Msg, Args: append([]any{"column", err.Col}, err.Args...)})
 			continue
