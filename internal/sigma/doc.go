@@ -23,7 +23,20 @@
 //     an event's fields tells which literal atoms hold;
 //   - each rule keeps a "need set": literal atoms at least one of which must
 //     hold for the rule to match. Only rules whose need set was hit, and the
-//     few that have none, have their condition evaluated.
+//     few that have none, have their condition evaluated;
+//   - regular expressions run in a form that only asks whether they match
+//     (a leading \w+ becomes \w), anchored at a literal they hold when
+//     there is one, and .{n,} becomes a run-length check.
+//
+// ADR 0008 records the design and the semantics chosen where the
+// specification leaves a choice.
+//
+// A Correlator (correlate.go) evaluates correlation rules over the matches
+// a Matcher reports: sliding or closing windows per group-by key, chains,
+// generate, bounded state with Snapshot and Restore. Observe takes
+// matches in event order; Advance closes windows by a clock when events
+// stop (the detector calls it when the stream is quiet, an offline scan at
+// its end).
 //
 // A Matcher (one per goroutine) evaluates events. Its hot path does not
 // allocate: atom results are stamped with a per-event generation instead of
