@@ -79,13 +79,20 @@ func serve(ctx context.Context, c config.Config, env Env, log *slog.Logger) erro
 	reg.MustRegister(newPipelineCollector(pl))
 
 	alerts := alert.New(db, alert.Options{GroupWindow: c.Alerts.GroupWindow.D(), MaxEvents: c.Alerts.MaxEvents, Log: log.With("component", "alerts")})
-	det, router, err := newDetection(ctx, c, pl.journal, alerts, cat, c.BaseURL, log.With("component", "detect"))
+	// Rules turned off in the web UI stay off from the first compile on.
+	rules := newRuleService(c, db, log.With("component", "rules"))
+	dc, err := rules.detectConfig(ctx)
 	if err != nil {
 		return err
 	}
+	det, router, err := newDetection(ctx, dc, pl.journal, alerts, cat, c.BaseURL, log.With("component", "detect"))
+	if err != nil {
+		return err
+	}
+	rules.reload = det.reloadRules
 
 	srv, err := web.New(web.Options{
-		Events: pl.events, Sources: pl.registry.Snapshot, Alerts: alerts,
+		Events: pl.events, Sources: pl.registry.Snapshot, Alerts: alerts, Rules: rules,
 		Auth: authSvc, Audit: db, Catalog: cat, Health: db.Ping, Log: log.With("component", "web"),
 		Registry: reg, Version: Version(), StoreKind: string(db.Dialect()), BaseURL: c.BaseURL,
 		MaxBodyBytes: c.HTTP.MaxBodyBytes, TrustedProxies: trustedProxies(c), MetricsToken: c.Metrics.Token.Reveal(),
@@ -166,7 +173,11 @@ func serve(ctx context.Context, c config.Config, env Env, log *slog.Logger) erro
 			case <-gctx.Done():
 				return nil
 			case <-hup:
-				det.reloadRules(gctx, c)
+				// Through the rule service, which adds the rules turned
+				// off in the web UI and refreshes its listing.
+				if err := rules.Reload(gctx); err != nil {
+					log.Error("rules not reloaded", "error", err)
+				}
 			}
 		}
 	})

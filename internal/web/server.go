@@ -62,6 +62,9 @@ type Options struct {
 	// runs without detection (the alerts section then says what will be
 	// there).
 	Alerts *alert.Service
+	// Rules is the detection rule set behind /rules; nil when koban runs
+	// without detection.
+	Rules RuleManager
 }
 
 // Server is the web UI and API.
