@@ -55,8 +55,8 @@ type Store interface {
 	Exclusions(ctx context.Context) ([]Exclusion, error)
 	// DeleteExclusion removes an exclusion.
 	DeleteExclusion(ctx context.Context, id int64) error
-	// AddExclusionHit counts one suppressed detection at at.
-	AddExclusionHit(ctx context.Context, id int64, at time.Time) error
+	// AddExclusionHit counts n suppressed detections at at.
+	AddExclusionHit(ctx context.Context, id int64, n int64, at time.Time) error
 
 	// User returns a koban user (to check an assignee).
 	User(ctx context.Context, id int64) (auth.User, error)
@@ -141,7 +141,7 @@ func (s *Service) Record(ctx context.Context, d Detection) (Alert, Outcome, erro
 		return Alert{}, "", fmt.Errorf("alert: record %s: %w", d.RuleID, err)
 	}
 	if ok {
-		if err := s.store.AddExclusionHit(ctx, x.ID, now); err != nil && !fault.Is(err, fault.NotFound) {
+		if err := s.store.AddExclusionHit(ctx, x.ID, int64(d.Count), now); err != nil && !fault.Is(err, fault.NotFound) {
 			return Alert{}, "", fmt.Errorf("alert: record %s: count exclusion %d: %w", d.RuleID, x.ID, err)
 		}
 		return Alert{}, OutcomeSuppressed, nil

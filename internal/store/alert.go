@@ -428,11 +428,11 @@ func (db *DB) DeleteExclusion(ctx context.Context, id int64) error {
 	return nil
 }
 
-// AddExclusionHit counts a suppressed detection at at (the latest hit time
-// is kept); NotFound if the exclusion is gone.
-func (db *DB) AddExclusionHit(ctx context.Context, id int64, at time.Time) error {
-	r, err := db.exec(ctx, `UPDATE rule_exclusions SET hits = hits + 1,
-		last_hit = CASE WHEN last_hit > ? THEN last_hit ELSE ? END WHERE id = ?`, micros(at), micros(at), id)
+// AddExclusionHit counts n suppressed detections at at (the latest hit
+// time is kept); NotFound if the exclusion is gone.
+func (db *DB) AddExclusionHit(ctx context.Context, id int64, n int64, at time.Time) error {
+	r, err := db.exec(ctx, `UPDATE rule_exclusions SET hits = hits + ?,
+		last_hit = CASE WHEN last_hit > ? THEN last_hit ELSE ? END WHERE id = ?`, max(n, 1), micros(at), micros(at), id)
 	if err == nil {
 		err = affected(r)
 	}

@@ -365,12 +365,12 @@ func testExclusionLifecycle(t *testing.T, db *store.DB) {
 	if err != nil {
 		t.Fatalf("CreateExclusion(second): %v", err)
 	}
-	for _, at := range []time.Time{t0.Add(2 * time.Hour), t0.Add(time.Hour)} { // the later hit stays
-		if err := db.AddExclusionHit(ctx, want.ID, at); err != nil {
+	for i, at := range []time.Time{t0.Add(2 * time.Hour), t0.Add(time.Hour)} { // the later hit stays
+		if err := db.AddExclusionHit(ctx, want.ID, int64(i*4+1), at); err != nil {
 			t.Fatalf("AddExclusionHit: %v", err)
 		}
 	}
-	want.Hits, want.LastHit = 2, t0.Add(2*time.Hour)
+	want.Hits, want.LastHit = 6, t0.Add(2*time.Hour)
 	read, err := db.Exclusion(ctx, want.ID)
 	if err != nil {
 		t.Fatalf("Exclusion: %v", err)
@@ -391,7 +391,7 @@ func testExclusionLifecycle(t *testing.T, db *store.DB) {
 	if _, err := db.Exclusion(ctx, want.ID); !fault.Is(err, fault.NotFound) {
 		t.Errorf("Exclusion(deleted): got %v, want NotFound", err)
 	}
-	if err := db.AddExclusionHit(ctx, want.ID, t0); !fault.Is(err, fault.NotFound) {
+	if err := db.AddExclusionHit(ctx, want.ID, 1, t0); !fault.Is(err, fault.NotFound) {
 		t.Errorf("AddExclusionHit(deleted): got %v, want NotFound", err)
 	}
 }
