@@ -7,9 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -844,4 +846,115 @@ func FuzzPastedEvents(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRulesEditorMultipart: the editor's form is multipart, so that
+// pasted events are not tripled by URL encoding.
+func TestRulesEditorMultipart(t *testing.T) {
+	t.Parallel()
+	e := newRulesEnv(t)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range map[string]string{"action": "test", "yaml": psRule,
+		"events": windowsEvent("ws9", `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, "powershell -enc AAAA")} {
+		if err := mw.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	hr := httptest.NewRequest(http.MethodPost, "/rules/new", &buf)
+	hr.Header.Set("Content-Type", mw.FormDataContentType())
+	hr.AddCookie(&http.Cookie{Name: "koban_session", Value: e.analyst})
+	w := httptest.NewRecorder()
+	e.srv.ServeHTTP(w, hr)
+	if body := w.Body.String(); w.Code != http.StatusOK || !strings.Contains(body, "1 event tested, 1 with a match.") {
+		t.Errorf("multipart test: %d\n%s", w.Code, section(body, "test-result"))
+	}
+}
+
+// TestServeRulesOffAcrossRestart: koban serve wires the rule service; a
+// rule turned off in the web UI stays off after a restart.
+func TestServeRulesOffAcrossRestart(t *testing.T) {
+	t.Parallel()
+	const sshPublic = "cc184bb5-2dcd-480a-9812-a9a37ddb7ae5" // koban's own pack
+	dir := t.TempDir()
+	s := startServe(t, dir, nil)
+	b := newBrowser(t, s.url)
+	if code, loc, _ := b.post("/signin", url.Values{"name": {"admin"}, "password": {s.password}}); code != http.StatusSeeOther || loc != "/" {
+		t.Fatalf("sign in: %d %s", code, loc)
+	}
+	const pw = "seven blue herons watch the quiet harbour"
+	if code, _, body := b.post("/settings/password", url.Values{"current_password": {s.password}, "new_password": {pw}, "confirm_password": {pw}}); code != http.StatusSeeOther {
+		t.Fatalf("change password: %d\n%s", code, body)
+	}
+	if code, _, body := b.get("/rules/" + sshPublic); code != http.StatusOK || !strings.Contains(body, `id="disable-form"`) {
+		t.Fatalf("GET /rules/%s: %d, want the rule on with a switch", sshPublic, code)
+	}
+	if code, loc, _ := b.post("/rules/"+sshPublic+"/disable", url.Values{"reason": {"every login here comes from outside"}}); code != http.StatusSeeOther {
+		t.Fatalf("disable: %d %s", code, loc)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	s = startServe(t, dir, nil)
+	b = newBrowser(t, s.url)
+	if code, loc, _ := b.post("/signin", url.Values{"name": {"admin"}, "password": {pw}}); code != http.StatusSeeOther || loc != "/" {
+		t.Fatalf("sign in after the restart: %d %s", code, loc)
+	}
+	code, _, body := b.get("/rules?state=off")
+	if code != http.StatusOK || !slices.Equal(listed(body), []string{sshPublic}) {
+		t.Errorf("rules off after a restart: %d %v, want %s", code, listed(body), sshPublic)
+	}
+	if _, _, body := b.get("/rules/" + sshPublic); !strings.Contains(body, "every login here comes from outside") || !strings.Contains(body, `id="enable-form"`) {
+		t.Error("the rule's page after a restart does not show who turned it off and why")
+	}
+}
+
+// TestRuleTestCorrelation: a rule test runs correlations over the pasted
+// events in order, and counts what fires.
+func TestRuleTestCorrelation(t *testing.T) {
+	t.Parallel()
+	e := newRulesEnv(t)
+	yaml := strings.Replace(strings.ReplaceAll(sshRule, ruleSSH, "c0000000-0000-4000-8000-0000000000e1"), "status: stable", "name: ssh_failed\nstatus: stable", 1) + `---
+title: SSH password guessing
+id: c0000000-0000-4000-8000-0000000000e2
+correlation:
+    type: event_count
+    rules:
+        - ssh_failed
+    group-by:
+        - hostname
+    timespan: 5m
+    condition:
+        gte: 3
+level: high
+`
+	line := func(sec int, host string) string {
+		return fmt.Sprintf("<38>Nov 22 09:00:%02d %s sshd[4242]: Failed password for invalid user admin from 203.0.113.5 port 4242 ssh2", sec, host)
+	}
+	events := strings.Join([]string{line(1, "web1"), line(2, "web1"), line(3, "web2"), line(4, "web1")}, "\n")
+	res, err := e.svc.TestRule(context.Background(), []byte(yaml), []byte(events))
+	if err != nil || len(res.Problems) > 0 {
+		t.Fatalf("TestRule: %v %v", res.Problems, err)
+	}
+	counts := map[string]int{}
+	for _, r := range res.Rules {
+		counts[r.Ref] = r.Matches
+	}
+	if counts["c0000000-0000-4000-8000-0000000000e1"] != 4 || counts["c0000000-0000-4000-8000-0000000000e2"] != 1 {
+		t.Errorf("matches %v, want the base rule 4 times and the correlation once (web1's third failure)", counts)
+	}
+	var fired []int
+	for _, ev := range res.Events {
+		for _, m := range ev.Matches {
+			if m.Correlation {
+				fired = append(fired, ev.Line)
+			}
+		}
+	}
+	if !slices.Equal(fired, []int{4}) {
+		t.Errorf("correlation fired on lines %v, want [4]", fired)
+	}
 }

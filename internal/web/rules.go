@@ -252,6 +252,15 @@ func ruleReason(p *Page, r *RuleInfo) string {
 	return ""
 }
 
+// PackName is how a pack is shown: its name, or the last element of a
+// path given in detection.rules.
+func PackName(label string) string {
+	if i := strings.LastIndexAny(label, `/\`); i >= 0 && i < len(label)-1 {
+		return label[i+1:]
+	}
+	return label
+}
+
 // ruleLogSource renders product/category/service, "*" for a part not given.
 func ruleLogSource(r *RuleInfo) string {
 	if r.Kind == "correlation" {
@@ -269,6 +278,6 @@ func ruleLogSource(r *RuleInfo) string {
 func rowOf(p *Page, r *RuleInfo) ruleRow {
 	return ruleRow{Ref: safeLine(r.Ref, 200), Href: ruleHref(r.Ref), Title: p.RuleTitle(r), Kind: r.Kind,
 		Level: alert.Level(levelOf(r.Level)), Status: safeLine(r.Status, 40), LogSource: safeLine(ruleLogSource(r), 200),
-		Pack: safeLine(r.Pack, 100), File: safeLine(r.File, 300), Techniques: techniques(r.Tags), Tactics: alert.TacticsOf(r.Tags),
+		Pack: safeLine(PackName(r.Pack), 100), PackPath: safeLine(r.Pack, 500), File: safeLine(r.File, 300), Techniques: techniques(r.Tags), Tactics: alert.TacticsOf(r.Tags),
 		State: r.State, Reason: ruleReason(p, r), Custom: r.Custom}
 }

@@ -132,7 +132,7 @@ func (s *Server) ruleDetailData(r *http.Request, id string) (*ruleDetailPage, er
 	d.Tags = safeLines(ri.Tags, 200)
 	d.Texts = ruleTexts{Author: safeLine(ri.Author, 500), Date: safeLine(ri.Date, 40), Modified: safeLine(ri.Modified, 40),
 		Correlation: safeLine(ri.Correlation, 2000), FalsePositives: safeLines(ri.FalsePositives, 1000),
-		Fields: safeLines(ri.Fields, 200), ReferenceLinks: refLinks(ri.References), Pack: safeLine(ri.Pack, 100),
+		Fields: safeLines(ri.Fields, 200), ReferenceLinks: refLinks(ri.References), Pack: safeLine(PackName(ri.Pack), 100),
 		File: safeLine(ri.File, 500), ID: safeLine(ri.ID, 200), Name: safeLine(ri.Name, 200), Status: safeLine(ri.Status, 40),
 		LogSrc: safeLine(ruleLogSource(ri), 200)}
 	d.Texts.HasRefs, d.Texts.HasFalsePositives, d.Texts.HasFields = len(ri.References) > 0, len(ri.FalsePositives) > 0, len(ri.Fields) > 0

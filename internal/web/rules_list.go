@@ -164,12 +164,16 @@ type ruleRow struct {
 	Level                  alert.Level
 	Status, LogSource      string
 	Pack, File             string
+	PackPath               string // the pack's label in full (a path for detection.rules)
 	Techniques             []technique
 	Tactics                []string
 	State                  RuleState
 	Reason                 string // translated
 	Custom                 bool
 }
+
+// packOption is a pack in the filter: its label and how it is shown.
+type packOption struct{ Value, Name string }
 
 // stateCount is one state tab of the list with how many rules it holds.
 type stateCount struct {
@@ -192,7 +196,8 @@ type rulesPage struct {
 	Levels                      []alert.Level
 	Statuses                    []string
 	Products, Categories        []string
-	Services, Packs             []string
+	Services                    []string
+	Packs                       []packOption
 	Problems                    []problemView // documents that are not rules
 	MoreProblems                int           // problems not shown
 	MinLevel                    alert.Level
@@ -257,7 +262,9 @@ func (s *Server) rulesPageData(r *http.Request, v url.Values) (*rulesPage, error
 	d.Products = distinct(set.Rules, func(r *RuleInfo) string { return r.Product })
 	d.Categories = distinct(set.Rules, func(r *RuleInfo) string { return r.Category })
 	d.Services = distinct(set.Rules, func(r *RuleInfo) string { return r.Service })
-	d.Packs = distinct(set.Rules, func(r *RuleInfo) string { return r.Pack })
+	for _, p := range distinct(set.Rules, func(r *RuleInfo) string { return r.Pack }) {
+		d.Packs = append(d.Packs, packOption{Value: p, Name: PackName(p)})
+	}
 	for i, rp := range set.Problems {
 		if i == maxProblemsShown {
 			break

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/koban-csirt/koban/internal/alert"
 	"github.com/koban-csirt/koban/internal/auth"
 	"github.com/koban-csirt/koban/internal/fault"
 	"github.com/koban-csirt/koban/internal/i18n"
@@ -164,6 +165,36 @@ func TestRefLinks(t *testing.T) {
 	for i, l := range got {
 		if l.Href != want[i] {
 			t.Errorf("refLinks[%d] = %q, want link %q", i, l.Href, want[i])
+		}
+	}
+}
+
+// TestRuleMessagesExist checks the message ids the rule pages build at
+// run time, in both languages.
+func TestRuleMessagesExist(t *testing.T) {
+	t.Parallel()
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range []RuleState{RuleOn, RuleQuiet, RuleOff, RuleSkipped, RuleBroken} {
+		ids = append(ids, "rulesui.state."+string(s))
+	}
+	for _, k := range []string{"rule", "filter", "correlation"} {
+		ids = append(ids, "rulesui.kind."+k)
+	}
+	for _, tac := range alert.Tactics {
+		ids = append(ids, "rulesui.tactic."+tac)
+	}
+	for _, d := range []string{"disabled", "enabled", "disabled_n", "enabled_n", "saved", "deleted"} {
+		ids = append(ids, "rulesui.done."+d)
+	}
+	for _, id := range ids {
+		for _, l := range i18n.Langs {
+			if !cat.Has(l, id) {
+				t.Errorf("message %q missing in %s", id, l)
+			}
 		}
 	}
 }
