@@ -445,7 +445,11 @@ func (s *ruleService) lint(ctx context.Context, sn *ruleSnapshot, replacing stri
 		return nil, nil, &fault.Error{Kind: fault.TooLarge, Field: "yaml", Msg: "rulesui.yaml_too_large", Args: []any{"max", detect.MaxRuleFileBytes}}
 	}
 	src := detect.Source{Label: customPack, FS: fstest.MapFS{"rule.yml": &fstest.MapFile{Data: data, Mode: 0o644}}}
-	cr, err := loadRules(context.WithoutCancel(ctx), s.c, []detect.Source{src}, true)
+	// Every rule of the editor is checked and tested, whatever the
+	// selection (loadRules drops the rest of it).
+	c := s.c
+	c.Detect.DisabledLogSources = nil
+	cr, err := loadRules(context.WithoutCancel(ctx), c, []detect.Source{src}, true)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rules: lint: %w", err)
 	}

@@ -935,6 +935,8 @@ level: high
 		return fmt.Sprintf("<38>Nov 22 09:00:%02d %s sshd[4242]: Failed password for invalid user admin from 203.0.113.5 port 4242 ssh2", sec, host)
 	}
 	events := strings.Join([]string{line(1, "web1"), line(2, "web1"), line(3, "web2"), line(4, "web1")}, "\n")
+	// The configuration's selection does not keep a rule from its test.
+	e.svc.c.Detect.DisabledLogSources = []string{"linux"}
 	res, err := e.svc.TestRule(context.Background(), []byte(yaml), []byte(events))
 	if err != nil || len(res.Problems) > 0 {
 		t.Fatalf("TestRule: %v %v", res.Problems, err)
