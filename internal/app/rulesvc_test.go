@@ -872,6 +872,22 @@ func TestRulesEditorMultipart(t *testing.T) {
 	if body := w.Body.String(); w.Code != http.StatusOK || !strings.Contains(body, "1 event tested, 1 with a match.") {
 		t.Errorf("multipart test: %d\n%s", w.Code, section(body, "test-result"))
 	}
+
+	// A form over http.max_body_bytes (1 MiB by default) is refused as
+	// too large, not as malformed.
+	buf.Reset()
+	mw = multipart.NewWriter(&buf)
+	_ = mw.WriteField("action", "test")                                  // writes to a buffer
+	_ = mw.WriteField("events", strings.Repeat("<13>Nov 22 x\n", 1<<17)) // 1.6 MiB
+	_ = mw.Close()
+	hr = httptest.NewRequest(http.MethodPost, "/rules/new", &buf)
+	hr.Header.Set("Content-Type", mw.FormDataContentType())
+	hr.AddCookie(&http.Cookie{Name: "koban_session", Value: e.analyst})
+	w = httptest.NewRecorder()
+	e.srv.ServeHTTP(w, hr)
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("multipart form over the body limit: %d, want 413", w.Code)
+	}
 }
 
 // TestServeRulesOffAcrossRestart: koban serve wires the rule service; a

@@ -3,7 +3,6 @@
 package web
 
 import (
-	"errors"
 	"mime"
 	"net/http"
 	"strings"
@@ -68,10 +67,6 @@ func (s *Server) parseEditorForm(r *http.Request) error {
 	if err := r.ParseMultipartForm(s.opts.MaxBodyBytes); err != nil {
 		if c := classify(err); fault.KindOf(c) == fault.TooLarge {
 			return c
-		}
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return classify(mbe)
 		}
 		return fault.Wrap(fault.Invalid, err, "error.malformed")
 	}
