@@ -5,6 +5,7 @@ package app
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -228,7 +229,11 @@ func TestMigrateAndConfigCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "0001") || !strings.Contains(out, "pending") {
 		t.Errorf("migrate status on a new store: %v\n%s", err, out)
 	}
-	if out, _, err := run(t, dir, "migrate", "up"); err != nil || !strings.Contains(out, "sqlite: 1 migration(s) applied") {
+	migrations, err := filepath.Glob("../store/migrations/sqlite/*.sql")
+	if err != nil || len(migrations) == 0 {
+		t.Fatalf("no SQLite migrations found: %v", err)
+	}
+	if out, _, err := run(t, dir, "migrate", "up"); err != nil || !strings.Contains(out, fmt.Sprintf("sqlite: %d migration(s) applied", len(migrations))) {
 		t.Errorf("migrate up: %v\n%s", err, out)
 	}
 	if out, _, err := run(t, dir, "migrate", "status"); err != nil || !strings.Contains(out, "applied") || strings.Contains(out, "pending") {

@@ -92,6 +92,13 @@ func (d *detection) run(ctx context.Context) error {
 			}
 			return fmt.Errorf("detection: journal: %w", err)
 		}
+		// Rules changed while waiting apply to this batch already (a rule
+		// just turned off must not fire on it).
+		select {
+		case nr := <-d.reload:
+			d.swap(nr)
+		default:
+		}
 		found = found[:0]
 		for i := range evs {
 			d.det.Event(&evs[i], func(x detect.Detection) { found = append(found, x) })

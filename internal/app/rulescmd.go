@@ -84,7 +84,7 @@ func pathSources(paths []string) []detect.Source {
 // every rule is checked.
 func loadRules(ctx context.Context, c config.Config, srcs []detect.Source, all bool) (*compiledRules, error) {
 	if all {
-		c.Detect.Statuses, c.Detect.DisabledRules, c.Detect.DisabledTags = nil, nil, nil
+		c.Detect.Statuses, c.Detect.DisabledRules, c.Detect.DisabledTags, c.Detect.DisabledLogSources = nil, nil, nil, nil
 	}
 	cr, err := compileRules(ctx, c, srcs)
 	if err == nil && ctx.Err() != nil {

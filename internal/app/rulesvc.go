@@ -446,10 +446,8 @@ func (s *ruleService) lint(ctx context.Context, sn *ruleSnapshot, replacing stri
 	}
 	src := detect.Source{Label: customPack, FS: fstest.MapFS{"rule.yml": &fstest.MapFile{Data: data, Mode: 0o644}}}
 	// Every rule of the editor is checked and tested, whatever the
-	// selection (loadRules drops the rest of it).
-	c := s.c
-	c.Detect.DisabledLogSources = nil
-	cr, err := loadRules(context.WithoutCancel(ctx), c, []detect.Source{src}, true)
+	// selection (loadRules with all drops it).
+	cr, err := loadRules(context.WithoutCancel(ctx), s.c, []detect.Source{src}, true)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rules: lint: %w", err)
 	}
