@@ -185,7 +185,7 @@ func TestAlertSuppressSimilar(t *testing.T) {
 		t.Error("alert history does not link the suppression made")
 	}
 	// The suppressions page: conditions, author, hits, expiry.
-	resp, body = e.get("/alerts/exclusions")
+	_, body = e.get("/alerts/exclusions")
 	for _, want := range []string{fmt.Sprintf(`<tr id="exclusion-%d">`, xs[0].ID), "<code>r-backup</code>",
 		`<code>host</code> = <span class="value">backup01</span>`, "nightly backup", "<td>ana<div",
 		`<td class="num">1</td>`, "2026-11-29 10:00:00", fmt.Sprintf(`from alert %d`, a.ID),
