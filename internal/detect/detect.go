@@ -10,6 +10,7 @@ import (
 
 	"github.com/koban-csirt/koban/internal/detect/baseline"
 	"github.com/koban-csirt/koban/internal/event"
+	"github.com/koban-csirt/koban/internal/i18n"
 	"github.com/koban-csirt/koban/internal/intel"
 	"github.com/koban-csirt/koban/internal/sigma"
 )
@@ -87,6 +88,10 @@ type Detector struct {
 	cur   *event.Event
 	curFn func(Detection)
 	onHit func(intel.Hit)
+	// baseline definition name → English title and reason catalogue, for
+	// readable alerts (the alert stores one title).
+	baseTitle map[string]string
+	cat       *i18n.Catalog
 }
 
 // New returns a Detector.
@@ -96,6 +101,20 @@ func New(o Options) *Detector {
 		d.iocLvl = "high"
 	}
 	d.onHit = d.hit
+	if d.base != nil {
+		d.cat, _ = i18n.Load()
+		d.baseTitle = map[string]string{}
+		for _, def := range d.base.Definitions() {
+			title := def.Title["en"]
+			if title == "" && def.TitleID != "" && d.cat != nil {
+				title = d.cat.T(i18n.English, def.TitleID)
+			}
+			if title == "" {
+				title = def.Name
+			}
+			d.baseTitle[def.Name] = title
+		}
+	}
 	if o.Rules != nil {
 		d.rules.Store(o.Rules)
 	}
@@ -155,7 +174,7 @@ func (d *Detector) Event(ev *event.Event, fn func(Detection)) {
 		d.cur, d.curFn = nil, nil
 	}
 	if d.base != nil {
-		d.base.Observe(ev, func(f baseline.Finding) { fn(baselineDetection(f, ev)) })
+		d.base.Observe(ev, func(f baseline.Finding) { fn(d.baselineDetection(f, ev)) })
 	}
 }
 
@@ -292,11 +311,19 @@ func (d *Detector) iocDetection(h intel.Hit, ev *event.Event) Detection {
 	return det
 }
 
-func baselineDetection(f baseline.Finding, ev *event.Event) Detection {
+// baselineDetection reports a baseline finding with its definition's title
+// and, as its first key field, the reason in English.
+func (d *Detector) baselineDetection(f baseline.Finding, ev *event.Event) Detection {
 	det := Detection{
 		Time: f.Time.UTC(), Tenant: ev.Tenant, Source: SourceBaseline,
-		RuleID: "baseline:" + f.Definition, RuleTitle: f.Definition,
+		RuleID: "baseline:" + f.Definition, RuleTitle: d.baseTitle[f.Definition],
 		Level: string(f.Level), Host: f.Host, User: f.User, EventIDs: []event.ID{f.EventID},
+	}
+	if det.RuleTitle == "" {
+		det.RuleTitle = f.Definition
+	}
+	if f.Reason != "" && d.cat != nil {
+		det.Fields = append(det.Fields, Field{"reason", clip(d.cat.T(i18n.English, f.Reason, f.Args...))})
 	}
 	if len(f.Key) > 0 {
 		det.Fields = append(det.Fields, Field{"key", clip(strings.Join(f.Key, " / "))})

@@ -4,10 +4,12 @@ package detect_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/koban-csirt/koban/internal/detect"
+	"github.com/koban-csirt/koban/internal/detect/baseline"
 	"github.com/koban-csirt/koban/internal/event"
 	"github.com/koban-csirt/koban/internal/intake"
 	"github.com/koban-csirt/koban/internal/intel"
@@ -217,5 +219,31 @@ func TestIndicators(t *testing.T) {
 		if x.Source != detect.SourceIOC || x.Level != "high" || x.Host != "pc9" {
 			t.Errorf("detection %+v", x)
 		}
+	}
+}
+
+// TestBaselineDetection: a baseline finding becomes a detection with its
+// definition's English title and the reason as the first key field.
+func TestBaselineDetection(t *testing.T) {
+	defs := []baseline.Definition{{
+		Name: "new_service", Kind: baseline.FirstSeen, TitleID: "baseline.new_service.title", ReasonID: "baseline.new_service.reason",
+		Match: []baseline.Match{{Product: "windows", Service: "system", Fields: []baseline.Cond{{Field: "EventID", Values: []string{"7045"}}}}},
+		Key:   []string{baseline.Host}, Value: []string{"ServiceName"}, Level: "medium",
+	}}
+	be, err := baseline.New(defs, baseline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := detect.New(detect.Options{Baselines: be})
+	ev := kv("windows", "EventID", "7045", "Channel", "System", "Provider_Name", "Service Control Manager", "Computer", "srv1",
+		"ServiceName", "EvilSvc", "ImagePath", `C:\Users\Public\e.exe`)
+	got := detections(d, ev)
+	if len(got) != 1 {
+		t.Fatalf("%d detections: %+v", len(got), got)
+	}
+	x := got[0]
+	if x.Source != detect.SourceBaseline || x.RuleID != "baseline:new_service" || x.RuleTitle != "New service installed" ||
+		len(x.Fields) == 0 || x.Fields[0].Name != "reason" || !strings.Contains(x.Fields[0].Value, "EvilSvc") {
+		t.Fatalf("detection %+v", x)
 	}
 }
