@@ -16,6 +16,7 @@ type exclusionsPage struct {
 	*Page
 	Rule       string // the rule asked for with ?rule=, or ""
 	Exclusions []exclusionView
+	NewURL     string // the form for a new suppression, when the viewer may make one
 }
 
 // exclusionView is one exclusion as the page shows it. Texts have been
@@ -44,6 +45,9 @@ func (s *Server) exclusionsData(r *http.Request, rule string) (*exclusionsPage, 
 	p := s.page(r, "alerts", "alerts.exclusions_title")
 	s.alertsFlash(p, r)
 	d := &exclusionsPage{Page: p, Rule: safeLine(rule, 200)}
+	if canManage(r) {
+		d.NewURL = newExclusionURL(rule)
+	}
 	now := s.now()
 	// Newest first, as the queue.
 	for i := len(xs) - 1; i >= 0; i-- {

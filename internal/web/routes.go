@@ -58,6 +58,8 @@ func (s *Server) register() {
 	s.handle(Session, auth.PermAlerts, "GET /alerts", s.alerts)
 	s.handle(Session, auth.PermAlerts, "POST /alerts/bulk", s.alertsBulk)
 	s.handle(Session, auth.PermAlerts, "GET /alerts/exclusions", s.exclusions)
+	s.handle(Session, auth.PermRules, "GET /alerts/exclusions/new", s.exclusionNew)
+	s.handle(Session, auth.PermRules, "POST /alerts/exclusions/new", s.exclusionNewPost)
 	s.handle(Session, auth.PermAlerts, "POST /alerts/exclusions/{id}/delete", s.deleteExclusion)
 	s.handle(Session, auth.PermAlerts, "GET /alerts/{id}", s.alertDetail)
 	s.handle(Session, auth.PermAlerts, "POST /alerts/{id}/transition", s.alertTransition)

@@ -45,6 +45,8 @@ var routeRules = map[string]rule{
 	"GET /alerts":                         {Session, analysts},
 	"POST /alerts/bulk":                   {Session, analysts},
 	"GET /alerts/exclusions":              {Session, analysts},
+	"GET /alerts/exclusions/new":          {Session, analysts},
+	"POST /alerts/exclusions/new":         {Session, analysts},
 	"POST /alerts/exclusions/{id}/delete": {Session, analysts},
 	"GET /alerts/{id}":                    {Session, analysts},
 	"POST /alerts/{id}/transition":        {Session, analysts},

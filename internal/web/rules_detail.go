@@ -32,6 +32,9 @@ type ruleDetailPage struct {
 	TuningURL  string
 	EditURL    string
 	Texts      ruleTexts
+	// NewExclusionURL is the form for a suppression of this rule, when
+	// the viewer may make one.
+	NewExclusionURL string
 }
 
 // ruleTexts are a rule's free texts made safe to show.
@@ -156,6 +159,9 @@ func (s *Server) ruleDetailData(r *http.Request, id string) (*ruleDetailPage, er
 	if ri.ID != "" {
 		d.AlertsURL = alertsURL(url.Values{"rule": {ri.ID}, "state": {tabAll}})
 		d.TuningURL = "/alerts/exclusions?" + url.Values{"rule": {ri.ID}}.Encode()
+	}
+	if canManage(r) && s.opts.Alerts != nil && ri.Kind != "filter" && ri.Ref != "" {
+		d.NewExclusionURL = newExclusionURL(ri.Ref)
 	}
 	if ri.Custom && canManage(r) {
 		d.EditURL = ruleHref(ri.Ref) + "/edit"
