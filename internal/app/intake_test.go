@@ -338,7 +338,9 @@ func TestPipelineMetrics(t *testing.T) {
 		}
 		b, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if bytes.Contains(b, []byte("koban_journal_reader_lag_bytes")) {
+		// Both readers (event store, detection) register as serve starts.
+		if bytes.Contains(b, []byte(`koban_journal_reader_lag_bytes{reader="eventstore"}`)) &&
+			bytes.Contains(b, []byte(`koban_journal_reader_lag_bytes{reader="detect"}`)) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -349,6 +351,7 @@ func TestPipelineMetrics(t *testing.T) {
 		t.Errorf("the event store was opened with nothing to store: %v", err)
 	}
 	for _, want := range []string{"koban_journal_bytes ", "koban_journal_reader_lag_bytes{reader=\"eventstore\"}",
+		"koban_journal_reader_lag_bytes{reader=\"detect\"}",
 		"koban_intake_events_total{kind=\"syslog-udp\",source=\"syslog-udp\"} 0"} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("/metrics lacks %q", want)
