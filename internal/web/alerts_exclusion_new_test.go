@@ -44,9 +44,13 @@ func (ruleStub) SetEnabled(context.Context, audit.Actor, []string, bool, string)
 	return 0, errStub
 }
 
-func (ruleStub) CheckRule(context.Context, string, []byte) ([]RuleProblem, error) { return nil, errStub }
+func (ruleStub) CheckRule(context.Context, string, []byte) ([]RuleProblem, error) {
+	return nil, errStub
+}
 
-func (ruleStub) TestRule(context.Context, []byte, []byte) (RuleTest, error) { return RuleTest{}, errStub }
+func (ruleStub) TestRule(context.Context, []byte, []byte) (RuleTest, error) {
+	return RuleTest{}, errStub
+}
 
 func (ruleStub) SaveRule(context.Context, audit.Actor, string, []byte) (string, []RuleProblem, error) {
 	return "", nil, errStub
