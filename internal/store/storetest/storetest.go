@@ -54,7 +54,7 @@ var cases = []struct {
 
 // Run runs every case against stores from open, each as a parallel subtest.
 func Run(t *testing.T, open Opener) {
-	for _, c := range append(append(cases, alertCases...), ruleSettingCases...) {
+	for _, c := range append(append(append(cases, alertCases...), ruleSettingCases...), evidenceCases...) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.fn(t, open(t))
