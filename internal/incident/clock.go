@@ -375,14 +375,14 @@ type Deadline struct {
 // became aware of it. A zero aware starts no clock.
 //
 //   - PPC preliminary report (速報), when PPCReportable: counted in calendar
-//     days in the policy's location (Asia/Tokyo). The day of awareness
-//     (発覚日) is not counted, as Japanese law counts periods in days (民法
-//     140条), and the period ends at the end of the last day (民法141条):
-//     aware 2026-04-01 23:30 JST with 3 days is due 2026-04-04
+//     days in the policy's location (Asia/Tokyo), following the Civil
+//     Code's rule for periods in days: the day of awareness (発覚日) is not
+//     counted (民法140条) and the period ends with its last day (民法141条),
+//     so aware 2026-04-01 23:30 JST with 3 days is due 2026-04-04
 //     23:59:59.999999999 JST. Weekends and holidays are counted, not
-//     skipped: the guideline speaks of days, not business days, and the
-//     PPC's form takes reports every day; koban does not apply 民法142条's
-//     holiday extension, which errs on the early, safe side.
+//     skipped: the guideline speaks of days, not business days. koban does
+//     not apply 民法142条's holiday extension either: a deadline shown too
+//     early costs a little haste, one shown too late a breach of the rule.
 //   - PPC final report (確報), when PPCReportable: 30 days, 60 when
 //     MaliciousIntent, by the same rule.
 //   - GDPR Art. 33, when GDPRApplies: exactly 72 hours after aware,
