@@ -807,10 +807,10 @@ func CleanName(name string) string {
 	space := false
 	for _, r := range name {
 		switch {
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
-			continue
 		case unicode.IsSpace(r):
 			space = true
+			continue
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
 			continue
 		case strings.ContainsRune(`<>:"|?*`, r):
 			r = '_'
