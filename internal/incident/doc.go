@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package incident is case management: the job the CSIRT exists for.
+//
+// It owns the incident record (taxonomy.go: types aligned with IPA and
+// JPCERT/CC categories; incident.go: status, the phases triage → analysis →
+// containment → eradication → recovery → review → closed beside IPA's three
+// steps, links between incidents), severity from impact (severity.go: a
+// short questionnaire whose reasoning is shown, overridable with a reason),
+// tasks with owners, due times and checklists (task.go), the timeline of
+// automatic and hand-written entries and its export (timeline.go), the
+// post-incident review and its prevention actions (review.go), and the rules
+// of the lifecycle (service.go): no closing with required tasks open, no
+// editing a closed incident until it is reopened with a reason, no closing a
+// high or critical incident without a completed review, optimistic versions
+// so that nobody overwrites another's edit unseen. Playbooks (playbook.go),
+// regulatory clocks (clock.go), observables (observable.go) and the evidence
+// locker (evidence.go) live here too.
+//
+// Every change is one transaction holding the change, its timeline entries
+// and its audit entry, so nothing is ever half-saved. Text people write is
+// stored as written, HTML included (escaping is the web's job), with control
+// characters removed and lengths bounded.
+//
+// The package never talks SQL or HTTP and never reads roles: internal/store
+// implements its Store, and the caller (internal/web, internal/app) turns a
+// principal into an Actor with the Access its role grants.
+package incident
