@@ -209,7 +209,10 @@ func TestEvidenceUploadAndCustodyTrail(t *testing.T) {
 		}},
 		{"SetHold", func() error { _, err := e.l.SetHold(ctx, evAlice, ev.ID, "弁護士から保全依頼"); return err }},
 		{"Verify", func() error { _, err := e.l.Verify(ctx, evBob, ev.ID); return err }},
-		{"Annotate", func() error { _, err := e.l.Annotate(ctx, evAlice, ev.ID, "収集元は PC-042 ではなく PC-043"); return err }},
+		{"Annotate", func() error {
+			_, err := e.l.Annotate(ctx, evAlice, ev.ID, "収集元は PC-042 ではなく PC-043")
+			return err
+		}},
 		{"View", func() error {
 			rc, _, err := e.l.View(ctx, evAlice, ev.ID)
 			if err == nil {
@@ -702,7 +705,7 @@ func TestEvidenceCleanName(t *testing.T) {
 		{"con.txt", "_con.txt"},
 		{"LPT1.log", "_LPT1.log"},
 		{"CONSOLE.txt", "CONSOLE.txt"},
-		{"ガイド.pdf", "ガイド.pdf"}, // NFD (as macOS sends it) becomes NFC
+		{"ガイド.pdf", "ガイド.pdf"},         // NFD (as macOS sends it) becomes NFC
 		{"\xff\xfe.txt", "\ufffd.txt"}, // one replacement per run of bad bytes
 		{"全角／スラッシュ.txt", "全角／スラッシュ.txt"},
 		{"\u3000全角スペース\u3000.txt", "全角スペース .txt"},
