@@ -427,9 +427,37 @@ func (l *Locker) Download(ctx context.Context, a Actor, id int64) (io.ReadSeekCl
 }
 
 // View is Download for content shown in the browser: the custody entry says
-// "viewed".
+// "viewed". Only content Viewable allows may be viewed (Invalid
+// "evidence.not_viewable" otherwise); the caller serves it with the type
+// Viewable returns, never the stored one.
 func (l *Locker) View(ctx context.Context, a Actor, id int64) (io.ReadSeekCloser, Evidence, error) {
+	if err := evidenceCheck(a); err != nil {
+		return nil, Evidence{}, err
+	}
+	e, err := l.store.Evidence(ctx, id)
+	if err != nil {
+		return nil, Evidence{}, fmt.Errorf("incident: view evidence %d: %w", id, err)
+	}
+	if _, ok := e.Viewable(); !ok {
+		return nil, Evidence{}, fault.New(fault.Invalid, "evidence.not_viewable")
+	}
 	return l.hand(ctx, a, id, CustodyViewed, "evidence.view")
+}
+
+// Viewable says whether a browser may show the item's content inline, and
+// with which Content-Type: text of any kind (mail, logs, HTML and scripts
+// included) only ever as plain text, and the common image formats as
+// themselves. Anything else is downloaded, never rendered, since evidence
+// is hostile by nature.
+func (e Evidence) Viewable() (contentType string, ok bool) {
+	mt, _, _ := strings.Cut(e.ContentType, ";")
+	switch mt = strings.TrimSpace(mt); {
+	case mt == "image/png", mt == "image/jpeg", mt == "image/gif", mt == "image/webp", mt == "image/bmp":
+		return mt, true
+	case strings.HasPrefix(mt, "text/"), mt == "message/rfc822", mt == "application/json":
+		return "text/plain; charset=utf-8", true
+	}
+	return "", false
 }
 
 func (l *Locker) hand(ctx context.Context, a Actor, id int64, act CustodyAction, action string) (io.ReadSeekCloser, Evidence, error) {

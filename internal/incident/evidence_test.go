@@ -769,3 +769,34 @@ func FuzzEvidenceCleanName(f *testing.F) {
 		}
 	})
 }
+
+func TestEvidenceViewable(t *testing.T) {
+	tests := []struct {
+		stored, want string
+		ok           bool
+	}{
+		{"text/html; charset=utf-8", "text/plain; charset=utf-8", true}, // never rendered as HTML
+		{"text/xml; charset=utf-8", "text/plain; charset=utf-8", true},  // SVG sniffs as XML
+		{"message/rfc822", "text/plain; charset=utf-8", true},
+		{"text/plain; charset=utf-16le", "text/plain; charset=utf-8", true},
+		{"image/png", "image/png", true},
+		{"image/jpeg", "image/jpeg", true},
+		{"application/pdf", "", false},
+		{"application/x-ms-evtx", "", false},
+		{"application/octet-stream", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := incident.Evidence{ContentType: tt.stored}.Viewable()
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("Evidence{ContentType: %q}.Viewable() = %q, %v; want %q, %v", tt.stored, got, ok, tt.want, tt.ok)
+		}
+	}
+	e := newEvEnv(t)
+	ev := e.add(t, 1, incident.EvidenceMeta{Name: "a.bin"}, "\x00\x01\x02binary")
+	_, _, err := e.l.View(context.Background(), evAlice, ev.ID)
+	evWantFault(t, "View(binary)", err, fault.Invalid, "evidence.not_viewable")
+	if diff := cmp.Diff([]incident.CustodyAction{incident.CustodyCollected, incident.CustodyUploaded}, e.actions(t, ev.ID)); diff != "" {
+		t.Errorf("custody after a refused view (-want +got):\n%s", diff)
+	}
+}
