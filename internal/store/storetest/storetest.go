@@ -54,7 +54,7 @@ var cases = []struct {
 
 // Run runs every case against stores from open, each as a parallel subtest.
 func Run(t *testing.T, open Opener) {
-	for _, c := range append(append(append(cases, alertCases...), ruleSettingCases...), evidenceCases...) {
+	for _, c := range append(append(append(append(cases, alertCases...), ruleSettingCases...), evidenceCases...), incidentCases...) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.fn(t, open(t))
