@@ -52,14 +52,15 @@ const (
 //     defanged the name (evil[.]zip) or it is in a URL or an e-mail
 //     address; a defanged name counts whatever its top-level domain.
 //     "Sentence.It" (a capitalised last part, typical of a missing blank
-//     after a full stop), names followed by "(" (code) and ASP.NET-style
-//     product names are not domains. A name followed by "/" is read as a
-//     URL without a scheme too;
+//     after a full stop: "evil.example.Please" gives evil.example), an
+//     upper-case ending after small letters (System.IO), names followed by
+//     "(" (code) and ASP.NET-style product names are not domains. A name
+//     followed by "/" is read as a URL without a scheme too;
 //   - MD5, SHA-1 and SHA-256 hashes: runs of exactly 32, 40 or 64 hex
 //     digits with no letter, digit, "_" or "-" on either side (not part of
 //     a longer hex run or of a GUID written with dashes), not all decimal
-//     digits. A GUID written without dashes looks like an MD5 and is taken
-//     for one;
+//     digits, not after "IMPHASH=". A GUID written without dashes looks
+//     like an MD5 and is taken for one;
 //   - file names with an extension attackers use (exe, dll, scr, ps1, vbs,
 //     js, hta, lnk, iso, zip, rar, one, docm, sh …), double extensions
 //     included (invoice.pdf.exe): the last part of a path, starting after a
@@ -265,21 +266,48 @@ func obsURLHost(canon string) string {
 }
 
 // obsURLEnd returns where a URL that starts before from ends: at a blank, a
-// control character, a quote or angle bracket, or Japanese text.
+// control character, a quote or angle bracket, or Japanese text. Japanese
+// letters belong to the host only when a dot follows them (短縮.example.jp);
+// "https://evil.exampleからアクセス" ends before から.
 func obsURLEnd(s string, from int) int {
 	i := from
+	inHost := true
 	for i < len(s) && i-from < MaxObservableLen {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if r < utf8.RuneSelf {
+		switch {
+		case r < utf8.RuneSelf:
 			if r <= ' ' || r == 0x7f || strings.IndexByte("\"<>`\\^{|}", byte(r)) >= 0 {
-				break
+				return i
 			}
-		} else if !obsForeignLetter(r) {
-			break
+			if r == '/' || r == '?' || r == '#' {
+				inHost = false
+			}
+		case obsForeignLetter(r):
+		case inHost && obsCJKLetter(r):
+			j := i + n
+			for j < len(s) {
+				r2, n2 := utf8.DecodeRuneInString(s[j:])
+				if !obsCJKLetter(r2) && !obsForeignLetter(r2) && !(r2 < utf8.RuneSelf && obsDomainByte(byte(r2))) {
+					break
+				}
+				j += n2
+			}
+			if j == len(s) || s[j] != '.' {
+				return i
+			}
+			n = j - i
+		default:
+			return i
 		}
 		i += n
 	}
 	return i
+}
+
+// obsCJKLetter reports the Japanese and Chinese letters obsForeignLetter
+// leaves out.
+func obsCJKLetter(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) || r == 0x30FC
 }
 
 // obsForeignLetter reports letters of scripts that domain names and URLs are
@@ -289,7 +317,7 @@ func obsForeignLetter(r rune) bool {
 	if !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) {
 		return false
 	}
-	return !unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) && r != 0x30FC
+	return !obsCJKLetter(r)
 }
 
 // obsTrimURL drops trailing punctuation from the URL s[from:to], and
@@ -571,7 +599,8 @@ func (x *obsScanner) hashes() {
 			}
 			j++
 		}
-		ok := !digits && (i == 0 || !obsHashNeighbour(s[i-1])) && (j == len(s) || !obsHashNeighbour(s[j]))
+		ok := !digits && (i == 0 || !obsHashNeighbour(s[i-1])) && (j == len(s) || !obsHashNeighbour(s[j])) &&
+			!obsImphash(s[:i])
 		if ok {
 			switch j - i {
 			case 32:
@@ -584,6 +613,13 @@ func (x *obsScanner) hashes() {
 		}
 		i = j
 	}
+}
+
+// obsImphash reports text that ends with "IMPHASH=" (Sysmon's Hashes): an
+// import hash has an MD5's length but is no file's hash.
+func obsImphash(before string) bool {
+	const w = "imphash="
+	return len(before) >= len(w) && strings.EqualFold(before[len(before)-len(w):], w)
 }
 
 func obsHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f' }
@@ -680,7 +716,7 @@ func obsSet(words string) map[string]bool {
 // obsTLDs are the top-level domains Extract accepts in names it was not told
 // are domains: every country code of the root zone, the old generic ones,
 // and the new generic ones that abuse reports (Spamhaus, Netcraft,
-// Interisle) name most, plus Japan's geographic ones. Words that are also
+// Interisle) name most, plus Japan's geographic ones and .onion. Words that are also
 // common in code or prose (.name, .int, .one, .data, .page, .zone, .help …)
 // are left out on purpose; they still count when defanged, in a URL or in
 // an e-mail address. A test checks the list against IANA's.
@@ -697,7 +733,12 @@ var obsTLDs = obsSet(`
 	link click support digital icu cyou buzz monster rest bar fun lol work cam best fit host press pics quest
 	sbs cfd autos boats homes bond vip win bid loan men download review racing stream trade accountant
 	science party cricket faith gdn ltd mom lat bio ink wiki blog fyi pub city xin sale deals codes
-	zip mov tokyo osaka nagoya kyoto yokohama okinawa ryukyu`)
+	zip mov tokyo osaka nagoya kyoto yokohama okinawa ryukyu
+	onion`)
+
+// obsSpecialTLDs are in obsTLDs but not in the root zone: .onion (RFC 7686),
+// which ransom notes give addresses in.
+var obsSpecialTLDs = obsSet(`onion`)
 
 // obsFileTLDs are top-level domains that are also common file extensions:
 // a name ending in one is a domain only when defanged or in a URL or an
