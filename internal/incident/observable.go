@@ -493,7 +493,7 @@ scan:
 		c := s[i]
 		switch {
 		case c == '[' || c == '(' || c == '{':
-			closer := map[byte]byte{'[': ']', '(': ')', '{': '}'}[c]
+			closer := obsCloser(c)
 			lim := min(len(s), i+9)
 			j := strings.IndexByte(s[i+1:lim], closer)
 			if j < 0 {
@@ -570,6 +570,19 @@ func obsBidiEscape(inner string) (rune, bool) {
 		return 0, false
 	}
 	return rune(n), true
+}
+
+// obsCloser returns the bracket that closes c, or 0.
+func obsCloser(c byte) byte {
+	switch c {
+	case '(':
+		return ')'
+	case '[':
+		return ']'
+	case '{':
+		return '}'
+	}
+	return 0
 }
 
 func obsAlnum(c byte) bool {

@@ -220,11 +220,12 @@ func (x *obsScanner) urls() {
 			continue
 		}
 		end := obsTrimURL(s, st, obsURLEnd(s, p+3))
-		if end <= p+3 {
-			continue
+		if end > p+3 {
+			x.url(st, end)
+			// Past it even when it is no URL: the run up to a blank is read
+			// once, whatever it holds.
+			i = end
 		}
-		x.url(st, end)
-		i = end
 	}
 }
 
@@ -477,8 +478,12 @@ func (x *obsScanner) domains() {
 			}
 		}
 		if ok && !x.isUsed(from, to) && !(to < len(s) && s[to] == '(') && x.domainOK(from, to, false) {
-			if to < len(s) && s[to] == '/' && x.url(from, obsTrimURL(s, from, obsURLEnd(s, to))) {
-				next = max(next, to)
+			if to < len(s) && s[to] == '/' {
+				end := obsTrimURL(s, from, obsURLEnd(s, to))
+				if !x.url(from, end) {
+					x.add(from, ObservableDomain, s[from:to])
+				}
+				next = max(next, end) // the path is read once
 			} else {
 				x.add(from, ObservableDomain, s[from:to])
 			}
@@ -638,6 +643,7 @@ var obsSuspiciousExts = obsSet(`exe dll scr pif cpl msi msix msp appx appxbundle
 // filenames finds names with a suspicious extension.
 func (x *obsScanner) filenames() {
 	s := x.s
+	prev := 0 // the end of the last name: names do not overlap
 	for i := 0; ; {
 		j := strings.IndexByte(s[i:], '.')
 		if j < 0 {
@@ -653,7 +659,8 @@ func (x *obsScanner) filenames() {
 			e+1 < len(s) && s[e] == '.' && obsAlnum(s[e+1]) {
 			continue
 		}
-		st := obsNameStart(s, dot)
+		st := obsNameStart(s, max(prev, dot-255), dot)
+		prev = e
 		name := s[st:e]
 		if strings.Trim(name[:dot-st], ".") == "" || x.isUsed(st, e) || x.isFanged(st, e) {
 			continue
@@ -667,10 +674,10 @@ func (x *obsScanner) filenames() {
 const obsParticles = "のをはがにでとへ"
 
 // obsNameStart returns where the file name whose extension starts at dot
-// begins.
-func obsNameStart(s string, dot int) int {
+// begins, not before low.
+func obsNameStart(s string, low, dot int) int {
 	st := dot
-	for st > 0 && dot-st < 255 {
+	for st > low {
 		r, n := utf8.DecodeLastRuneInString(s[:st])
 		if obsNameStop(r) {
 			break
@@ -689,7 +696,11 @@ func obsNameStart(s string, dot int) int {
 		}
 	}
 	// Opening brackets not closed in the name: "(cmd.exe" → "cmd.exe".
-	for st < dot && strings.IndexByte("([{", s[st]) >= 0 && strings.IndexByte(s[st:dot], map[byte]byte{'(': ')', '[': ']', '{': '}'}[s[st]]) < 0 {
+	for st < dot {
+		closer := obsCloser(s[st])
+		if closer == 0 || strings.IndexByte(s[st:dot], closer) >= 0 {
+			break
+		}
 		st++
 	}
 	return st

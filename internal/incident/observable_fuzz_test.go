@@ -220,3 +220,29 @@ func FuzzParseObservable(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkExtract measures Extract on a realistic mixed text and on
+// inputs made to be slow (runs that look like URLs, paths, brackets,
+// addresses), each 1 MiB: its cost must stay linear in the input.
+func BenchmarkExtract(b *testing.B) {
+	mixed := strings.Join([]string{phishingJA, phishingEN, alertDescription, ransomNote}, "\n")
+	inputs := map[string]string{
+		"mixed":     mixed,
+		"urls":      strings.Repeat("http://x", MaxExtractInput/8),
+		"paths":     strings.Repeat("a.com/", MaxExtractInput/6),
+		"brackets":  strings.Repeat("(", 250) + strings.Repeat("x.exe(", MaxExtractInput/6),
+		"addresses": strings.Repeat("1.2.3.4:", MaxExtractInput/8),
+		"hex":       strings.Repeat("0123456789abcdef:", MaxExtractInput/17),
+		"emails":    strings.Repeat("a@b.", MaxExtractInput/4),
+		"defanged":  strings.Repeat("hxxp[:]//a[.]b", MaxExtractInput/14),
+		"japanese":  strings.Repeat("添付の請求書.exeを開いた。", MaxExtractInput/40),
+	}
+	for name, in := range inputs {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				Extract(in)
+			}
+		})
+	}
+}
