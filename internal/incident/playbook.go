@@ -102,20 +102,19 @@ const (
 	DueFromPhase = "phase"
 )
 
-// playbookPhases is the incident lifecycle, in order.
+// playbookPhases is the lifecycle a playbook follows: every phase but closed.
 var playbookPhases = []Phase{PhaseTriage, PhaseAnalysis, PhaseContainment, PhaseEradication, PhaseRecovery, PhaseReview}
 
-// playbookRoles lists who a playbook task can be for: the responder running
-// the incident, an analyst, the IT administrator (情シス), management, legal
-// and public relations, and the employee who reported the incident.
+// playbookRoles lists who a playbook task can be for.
 var playbookRoles = []string{"responder", "analyst", "it_admin", "management", "legal_pr", "reporter"}
 
-// playbookFlags lists the incident flags a decision can set; they start the
-// regulatory clocks (PPC for personal data, GDPR for EU residents).
-var playbookFlags = []string{"personal_data", "sensitive", "financial_risk", "malicious_intent", "over_1000", "eu_residents"}
+// PlaybookFlags lists the incident flags a decision can set, as Flags.Names
+// writes them: they start the regulatory clocks (PPC for personal data, GDPR
+// for EU residents). Do not modify it.
+var PlaybookFlags = []string{"personal_data", "sensitive", "financial_risk", "malicious_intent", "over_1000", "eu_residents"}
 
 // PlaybookPhases returns the phases a playbook can have work for, in
-// lifecycle order.
+// lifecycle order (every phase but closed).
 func PlaybookPhases() []Phase { return slices.Clone(playbookPhases) }
 
 // PlaybookRoles returns who a playbook task can be for: responder (runs the
@@ -123,10 +122,6 @@ func PlaybookPhases() []Phase { return slices.Clone(playbookPhases) }
 // legal_pr (legal and public relations) and reporter (the employee who
 // reported the incident). Message playbook.role.<role> labels each.
 func PlaybookRoles() []string { return slices.Clone(playbookRoles) }
-
-// PlaybookFlags returns the incident flags a decision can set: they start
-// the regulatory clocks (PPC for personal data, GDPR for EU residents).
-func PlaybookFlags() []string { return slices.Clone(playbookFlags) }
 
 //go:embed playbooks/*.yaml
 var playbookFS embed.FS

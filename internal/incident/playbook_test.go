@@ -257,7 +257,7 @@ func TestPlaybookRansomwareAdvice(t *testing.T) {
 // one the clocks know.
 func TestPlaybookFlagsMatchClocks(t *testing.T) {
 	t.Parallel()
-	for _, f := range PlaybookFlags() {
+	for _, f := range PlaybookFlags {
 		if _, err := FlagsOf([]string{f}); err != nil {
 			t.Errorf("FlagsOf(%q) = %v", f, err)
 		}

@@ -556,8 +556,8 @@ func (v *playbookValidator) decision(path string, d *PlaybookDecision) {
 	for i, f := range d.OnYes.Flags {
 		fp := fmt.Sprintf("%s.on_yes.flags[%d]", path, i)
 		switch {
-		case !slices.Contains(playbookFlags, f):
-			v.add(fp, "playbook.unknown_flag", "value", f, "known", strings.Join(playbookFlags, ", "))
+		case !slices.Contains(PlaybookFlags, f):
+			v.add(fp, "playbook.unknown_flag", "value", f, "known", strings.Join(PlaybookFlags, ", "))
 		case seen[f]:
 			v.add(fp, "playbook.duplicate_flag", "value", f)
 		}
