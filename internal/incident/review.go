@@ -243,7 +243,9 @@ func (s *Service) cleanAction(ctx context.Context, in ActionInput) (ActionInput,
 	if out.OwnerRole != "" && !slices.Contains(PlaybookRoles(), out.OwnerRole) {
 		c.add("owner_role", "incident.task_role_invalid", "value", out.OwnerRole)
 	}
-	out.Reason = c.text("reason", in.Reason, maxReasonLen, out.Status == ActionCancelled)
+	if out.Reason = c.text("reason", in.Reason, maxReasonLen, false); out.Status == ActionCancelled && out.Reason == "" {
+		c.add("reason", "incident.reason_required")
+	}
 	if err := c.errs.Err(); err != nil {
 		return ActionInput{}, err
 	}

@@ -744,7 +744,9 @@ func (s *Service) OverrideSeverity(ctx context.Context, a Actor, ref Ref, sev Se
 // not too long.
 func checkReason(reason string, required bool) (string, error) {
 	var c inputCheck
-	reason = c.text("reason", reason, maxReasonLen, required)
+	if reason = c.text("reason", reason, maxReasonLen, false); required && reason == "" {
+		c.add("reason", "incident.reason_required")
+	}
 	if err := c.errs.Err(); err != nil {
 		return "", err
 	}
