@@ -170,6 +170,11 @@ type EvidenceStore interface {
 	// EvidenceCustody returns an item's custody entries in the order they
 	// were recorded.
 	EvidenceCustody(ctx context.Context, evidenceID int64) ([]Custody, error)
+	// Incident returns the incident with id (to refuse evidence for a
+	// closed or missing one).
+	Incident(ctx context.Context, id int64) (Incident, error)
+	// AddIncidentEntry appends an entry to an incident's timeline.
+	AddIncidentEntry(ctx context.Context, e Entry) (Entry, error)
 	// AppendAudit appends to the audit trail, in the caller's transaction.
 	AppendAudit(ctx context.Context, e audit.Entry) error
 }
@@ -272,9 +277,13 @@ func evidenceCheck(a Actor) error {
 // leaves no row and no content behind (content an earlier item already
 // had is kept).
 //
-// Errors: Forbidden, Invalid (metadata, empty file, unknown incident),
-// TooLarge, Conflict (the same content was being disposed of at that very
-// moment: try again).
+// The incident's timeline gets an "evidence" entry at the collection time.
+// A closed incident takes no new evidence (reopen it first); the checks
+// made before reading r are made again when recording.
+//
+// Errors: Forbidden, Invalid (metadata, empty file), NotFound (incident),
+// TooLarge, Conflict (incident closed; the same content was being disposed
+// of at that very moment: try again).
 func (l *Locker) AddEvidence(ctx context.Context, a Actor, incidentID int64, m EvidenceMeta, r io.Reader) (Evidence, error) {
 	if err := evidenceCheck(a); err != nil {
 		return Evidence{}, err
@@ -283,6 +292,10 @@ func (l *Locker) AddEvidence(ctx context.Context, a Actor, incidentID int64, m E
 	e, err := l.newEvidence(a, incidentID, m, now)
 	if err != nil {
 		return Evidence{}, err
+	}
+	// Refuse before streaming what would be refused after.
+	if err := l.openIncident(ctx, incidentID); err != nil {
+		return Evidence{}, fmt.Errorf("incident: add evidence to %d: %w", incidentID, err)
 	}
 	sr := &evidenceSniffer{r: r}
 	d, size, err := l.blobs.Put(ctx, sr, l.max)
@@ -301,6 +314,9 @@ func (l *Locker) AddEvidence(ctx context.Context, a Actor, incidentID int64, m E
 			return err
 		}
 		_ = rc.Close() // opened only to prove the content is there
+		if err := l.openIncident(ctx, incidentID); err != nil {
+			return err
+		}
 		if e, err = l.store.CreateEvidence(ctx, e); err != nil {
 			return err
 		}
@@ -315,6 +331,13 @@ func (l *Locker) AddEvidence(ctx context.Context, a Actor, incidentID int64, m E
 		if err := l.custody(ctx, a, e.ID, CustodyUploaded, "", "", "", now); err != nil {
 			return err
 		}
+		msg, args := "evidence.timeline.added", []string{"name", e.Name, "sha256", e.SHA256, "by", e.CollectedBy}
+		if e.CollectedFrom != "" {
+			msg, args = "evidence.timeline.added_from", append(args, "from", e.CollectedFrom)
+		}
+		if err := l.timeline(ctx, a, e, e.CollectedAt, now, msg, args...); err != nil {
+			return err
+		}
 		return l.audit(ctx, a, "evidence.upload", e.ID, nil, e, now)
 	})
 	if err != nil {
@@ -322,6 +345,18 @@ func (l *Locker) AddEvidence(ctx context.Context, a Actor, incidentID int64, m E
 		return Evidence{}, fmt.Errorf("incident: add evidence to %d: %w", incidentID, err)
 	}
 	return e, nil
+}
+
+// openIncident refuses evidence for a missing or closed incident.
+func (l *Locker) openIncident(ctx context.Context, id int64) error {
+	inc, err := l.store.Incident(ctx, id)
+	if err != nil {
+		return err
+	}
+	if inc.Closed() {
+		return fault.New(fault.Conflict, "evidence.incident_closed")
+	}
+	return nil
 }
 
 // newEvidence validates m and returns the item it describes, without its
@@ -648,6 +683,11 @@ func (l *Locker) Verify(ctx context.Context, a Actor, id int64) (VerifyOutcome, 
 		if err := l.custody(ctx, a, id, CustodyVerified, "", "", string(out), now); err != nil {
 			return err
 		}
+		if out != VerifyIntact {
+			if err := l.timeline(ctx, a, e, now, now, "evidence.timeline.verify_"+string(out), "name", e.Name); err != nil {
+				return err
+			}
+		}
 		return l.audit(ctx, a, "evidence.verify", id, nil, map[string]any{"sha256": e.SHA256, "outcome": out}, now)
 	})
 	if err != nil {
@@ -718,6 +758,9 @@ func (l *Locker) change(ctx context.Context, a Actor, id int64, verb string, fn 
 		if err := l.audit(ctx, a, "evidence."+verb, id, before, e, now); err != nil {
 			return err
 		}
+		if err := l.timelineFor(ctx, a, e, c, now); err != nil {
+			return err
+		}
 		if !e.Disposed() {
 			return nil
 		}
@@ -734,6 +777,35 @@ func (l *Locker) change(ctx context.Context, a Actor, id int64, verb string, fn 
 		return Evidence{}, fmt.Errorf("incident: %s evidence %d: %w", verb, id, err)
 	}
 	return e, nil
+}
+
+// timelineFor writes the incident timeline entry a custody change deserves:
+// transfers, legal holds and disposal are part of the incident's story;
+// retention changes, views and downloads stay in the custody trail only.
+func (l *Locker) timelineFor(ctx context.Context, a Actor, e Evidence, c Custody, now time.Time) error {
+	switch c.Action {
+	case CustodyTransferred:
+		return l.timeline(ctx, a, e, now, now, "evidence.timeline.transferred", "name", e.Name, "from", c.From, "to", c.To)
+	case CustodyHoldSet:
+		return l.timeline(ctx, a, e, now, now, "evidence.timeline.hold_set", "name", e.Name)
+	case CustodyHoldReleased:
+		return l.timeline(ctx, a, e, now, now, "evidence.timeline.hold_released", "name", e.Name)
+	case CustodyDisposed:
+		return l.timeline(ctx, a, e, now, now, "evidence.timeline.disposed", "name", e.Name)
+	}
+	return nil
+}
+
+// timeline appends an automatic "evidence" entry to e's incident timeline:
+// it happened at at and is recorded now. Arguments are already clean.
+func (l *Locker) timeline(ctx context.Context, a Actor, e Evidence, at, now time.Time, msg string, args ...string) error {
+	author := a.Name
+	if author == "" {
+		author = "system"
+	}
+	_, err := l.store.AddIncidentEntry(ctx, Entry{IncidentID: e.IncidentID, Kind: EntryEvidence, At: at,
+		RecordedAt: now, AuthorID: a.UserID, Author: author, Msg: msg, Args: args})
+	return err
 }
 
 func (l *Locker) custody(ctx context.Context, a Actor, id int64, act CustodyAction, from, to, note string, now time.Time) error {

@@ -79,6 +79,8 @@ func (s *evStore) AddEvidenceCustody(ctx context.Context, c incident.Custody) (i
 
 // evEnv is a Locker on a fresh SQLite store and content store.
 type evEnv struct {
+	inc1  int64 // open incidents
+	inc2  int64
 	l     *incident.Locker
 	db    *store.DB
 	st    *evStore
@@ -98,7 +100,20 @@ func newEvEnv(t *testing.T) evEnv {
 	c := &evClock{t: evT0}
 	st := &evStore{DB: db}
 	l := incident.NewLocker(st, blobs, incident.LockerOptions{MaxSize: evMax, Retention: 365 * 24 * time.Hour, Now: c.Now})
-	return evEnv{l: l, db: db, st: st, blobs: blobs, clock: c}
+	return evEnv{inc1: evIncident(t, db, "INC-2026-0001", incident.StatusOpen),
+		inc2: evIncident(t, db, "INC-2026-0002", incident.StatusOpen), l: l, db: db, st: st, blobs: blobs, clock: c}
+}
+
+// evIncident creates an incident in status st and returns its id.
+func evIncident(t *testing.T, db *store.DB, ref string, st incident.Status) int64 {
+	t.Helper()
+	inc, err := db.CreateIncident(context.Background(), incident.Incident{Ref: ref, Title: "phishing " + ref,
+		Type: incident.TypePhishing, Status: st, Phase: incident.PhaseAnalysis, DetectedAt: evT0, AwareAt: evT0,
+		CreatedBy: "alice", Version: 1, CreatedAt: evT0, UpdatedAt: evT0})
+	if err != nil {
+		t.Fatalf("CreateIncident(%s): %v", ref, err)
+	}
+	return inc.ID
 }
 
 func evActor(name string, id int64) incident.Actor {
@@ -175,11 +190,11 @@ func TestEvidenceUploadAndCustodyTrail(t *testing.T) {
 	e := newEvEnv(t)
 	ctx := context.Background()
 	collected := evT0.Add(-26 * time.Hour)
-	ev := e.add(t, 7, incident.EvidenceMeta{Name: `C:\Users\hanako\Downloads\請求書.eml`, Description: "怪しいメール",
+	ev := e.add(t, e.inc1, incident.EvidenceMeta{Name: `C:\Users\hanako\Downloads\請求書.eml`, Description: "怪しいメール",
 		CollectedBy: "山田 花子", CollectedFrom: "PC-042 Outlook", CollectedAt: collected}, evMail)
 
 	s2, s1, m5 := sha256.Sum256([]byte(evMail)), sha1.Sum([]byte(evMail)), md5.Sum([]byte(evMail))
-	want := incident.Evidence{ID: ev.ID, IncidentID: 7, Name: "請求書.eml", ContentType: "message/rfc822",
+	want := incident.Evidence{ID: ev.ID, IncidentID: e.inc1, Name: "請求書.eml", ContentType: "message/rfc822",
 		Size: int64(len(evMail)), Digests: incident.Digests{SHA256: hex.EncodeToString(s2[:]),
 			SHA1: hex.EncodeToString(s1[:]), MD5: hex.EncodeToString(m5[:])},
 		Description: "怪しいメール", CollectedBy: "山田 花子", CollectedFrom: "PC-042 Outlook",
@@ -277,7 +292,7 @@ func evItoa(n int64) string { return audit.Object("", n)[1:] }
 func TestEvidenceDownloadRecordedBeforeReader(t *testing.T) {
 	e := newEvEnv(t)
 	ctx := context.Background()
-	ev := e.add(t, 1, incident.EvidenceMeta{Name: "mail.eml"}, evMail)
+	ev := e.add(t, e.inc1, incident.EvidenceMeta{Name: "mail.eml"}, evMail)
 	rc, got, err := e.l.Download(ctx, evBob, ev.ID)
 	if err != nil {
 		t.Fatalf("Download: %v", err)
@@ -310,7 +325,7 @@ func TestEvidenceDownloadRecordedBeforeReader(t *testing.T) {
 func TestEvidenceLegalHoldBlocksDisposal(t *testing.T) {
 	e := newEvEnv(t)
 	ctx := context.Background()
-	ev := e.add(t, 1, incident.EvidenceMeta{Name: "disk.img"}, "image bytes")
+	ev := e.add(t, e.inc1, incident.EvidenceMeta{Name: "disk.img"}, "image bytes")
 	if _, err := e.l.SetHold(ctx, evAlice, ev.ID, ""); !fault.Is(err, fault.Invalid) {
 		t.Errorf("SetHold(no reason): got %v, want Invalid", err)
 	}
@@ -368,7 +383,7 @@ func TestEvidenceRetention(t *testing.T) {
 	e := newEvEnv(t)
 	ctx := context.Background()
 	until := evT0.Add(30 * 24 * time.Hour)
-	ev := e.add(t, 1, incident.EvidenceMeta{Name: "log.txt", RetainUntil: until}, "log line")
+	ev := e.add(t, e.inc1, incident.EvidenceMeta{Name: "log.txt", RetainUntil: until}, "log line")
 	if !ev.RetainUntil.Equal(until) {
 		t.Errorf("RetainUntil = %v, want %v", ev.RetainUntil, until)
 	}
@@ -395,8 +410,8 @@ func TestEvidenceRetention(t *testing.T) {
 func TestEvidenceDisposeKeepsSharedContent(t *testing.T) {
 	e := newEvEnv(t)
 	ctx := context.Background()
-	a := e.add(t, 1, incident.EvidenceMeta{Name: "a.eml"}, evMail)
-	b := e.add(t, 2, incident.EvidenceMeta{Name: "b.eml"}, evMail)
+	a := e.add(t, e.inc1, incident.EvidenceMeta{Name: "a.eml"}, evMail)
+	b := e.add(t, e.inc2, incident.EvidenceMeta{Name: "b.eml"}, evMail)
 	if a.SHA256 != b.SHA256 || len(e.blobFiles(t)) != 1 {
 		t.Fatalf("same content twice: %s, %s, files %v; want one stored file", a.SHA256, b.SHA256, e.blobFiles(t))
 	}
@@ -420,7 +435,7 @@ func TestEvidenceDisposeKeepsSharedContent(t *testing.T) {
 func TestEvidenceTransfer(t *testing.T) {
 	e := newEvEnv(t)
 	ctx := context.Background()
-	ev := e.add(t, 1, incident.EvidenceMeta{Name: "usb.img"}, "usb")
+	ev := e.add(t, e.inc1, incident.EvidenceMeta{Name: "usb.img"}, "usb")
 	if ev.Custodian != "alice" {
 		t.Errorf("custodian of an item the uploader collected = %q, want alice", ev.Custodian)
 	}
@@ -487,11 +502,11 @@ func TestEvidenceFailedUploadLeavesNothing(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(e)
 			}
-			_, err := e.l.AddEvidence(context.Background(), evAlice, 1, incident.EvidenceMeta{Name: "x.eml"}, tt.r())
+			_, err := e.l.AddEvidence(context.Background(), evAlice, e.inc1, incident.EvidenceMeta{Name: "x.eml"}, tt.r())
 			if err == nil || fault.KindOf(err) != tt.kind {
 				t.Fatalf("AddEvidence: got %v, want a %s error", err, tt.kind)
 			}
-			if es, err := e.l.List(context.Background(), 1); err != nil || len(es) != 0 {
+			if es, err := e.l.List(context.Background(), e.inc1); err != nil || len(es) != 0 {
 				t.Errorf("List after a failed upload = %v, %v; want no item", es, err)
 			}
 			if files := e.blobFiles(t); len(files) != 0 {
@@ -509,9 +524,9 @@ func TestEvidenceFailedUploadLeavesNothing(t *testing.T) {
 func TestEvidenceFailedUploadKeepsSharedContent(t *testing.T) {
 	e := newEvEnv(t)
 	ctx := context.Background()
-	first := e.add(t, 1, incident.EvidenceMeta{Name: "first.eml"}, evMail)
+	first := e.add(t, e.inc1, incident.EvidenceMeta{Name: "first.eml"}, evMail)
 	e.st.failAudit = "evidence.upload"
-	if _, err := e.l.AddEvidence(ctx, evAlice, 2, incident.EvidenceMeta{Name: "again.eml"}, strings.NewReader(evMail)); err == nil {
+	if _, err := e.l.AddEvidence(ctx, evAlice, e.inc2, incident.EvidenceMeta{Name: "again.eml"}, strings.NewReader(evMail)); err == nil {
 		t.Fatal("AddEvidence with the audit failing succeeded")
 	}
 	if _, err := e.l.Verify(ctx, evAlice, first.ID); err != nil {
@@ -526,23 +541,27 @@ func TestEvidenceFailedUploadKeepsSharedContent(t *testing.T) {
 func TestEvidenceMetaValidation(t *testing.T) {
 	tests := []struct {
 		name  string
-		inc   int64
+		noInc bool
 		m     incident.EvidenceMeta
 		field string
 	}{
-		{"no incident", 0, incident.EvidenceMeta{Name: "a"}, "incident"},
-		{"collected in the future", 1, incident.EvidenceMeta{CollectedAt: evT0.Add(time.Minute)}, "collected_at"},
-		{"retention in the past", 1, incident.EvidenceMeta{RetainUntil: evT0.Add(-time.Second)}, "retain_until"},
-		{"long description", 1, incident.EvidenceMeta{Description: strings.Repeat("説", 4001)}, "description"},
-		{"long collector", 1, incident.EvidenceMeta{CollectedBy: strings.Repeat("a", 201)}, "collected_by"},
-		{"long source", 1, incident.EvidenceMeta{CollectedFrom: strings.Repeat("a", 201)}, "collected_from"},
+		{"no incident", true, incident.EvidenceMeta{Name: "a"}, "incident"},
+		{"collected in the future", false, incident.EvidenceMeta{CollectedAt: evT0.Add(time.Minute)}, "collected_at"},
+		{"retention in the past", false, incident.EvidenceMeta{RetainUntil: evT0.Add(-time.Second)}, "retain_until"},
+		{"long description", false, incident.EvidenceMeta{Description: strings.Repeat("説", 4001)}, "description"},
+		{"long collector", false, incident.EvidenceMeta{CollectedBy: strings.Repeat("a", 201)}, "collected_by"},
+		{"long source", false, incident.EvidenceMeta{CollectedFrom: strings.Repeat("a", 201)}, "collected_from"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEvEnv(t)
 			r := &evErrAfter{n: 100} // never read: validation comes first
-			_, err := e.l.AddEvidence(context.Background(), evAlice, tt.inc, tt.m, r)
+			inc := e.inc1
+			if tt.noInc {
+				inc = 0
+			}
+			_, err := e.l.AddEvidence(context.Background(), evAlice, inc, tt.m, r)
 			fs := fault.Faults(err)
 			if !fault.Is(err, fault.Invalid) || len(fs) == 0 || fs[0].Field != tt.field {
 				t.Errorf("AddEvidence(%+v): got %v, want Invalid about %s", tt.m, err, tt.field)
@@ -557,7 +576,7 @@ func TestEvidenceMetaValidation(t *testing.T) {
 func TestEvidenceVerifyDetectsTampering(t *testing.T) {
 	e := newEvEnv(t)
 	ctx := context.Background()
-	ev := e.add(t, 1, incident.EvidenceMeta{Name: "mail.eml"}, evMail)
+	ev := e.add(t, e.inc1, incident.EvidenceMeta{Name: "mail.eml"}, evMail)
 	if out, err := e.l.Verify(ctx, evAlice, ev.ID); err != nil || out != incident.VerifyIntact {
 		t.Fatalf("Verify(untouched) = %s, %v; want intact", out, err)
 	}
@@ -592,13 +611,13 @@ func TestEvidenceVerifyDetectsTampering(t *testing.T) {
 func TestEvidenceForbidden(t *testing.T) {
 	e := newEvEnv(t)
 	ctx := context.Background()
-	ev := e.add(t, 1, incident.EvidenceMeta{Name: "a.txt"}, "a")
+	ev := e.add(t, e.inc1, incident.EvidenceMeta{Name: "a.txt"}, "a")
 	for _, access := range []incident.Access{incident.AccessNone, incident.AccessSummary} {
 		a := evActor("viewer", 9)
 		a.Access = access
 		calls := map[string]func() error{
 			"AddEvidence": func() error {
-				_, err := e.l.AddEvidence(ctx, a, 1, incident.EvidenceMeta{}, strings.NewReader("b"))
+				_, err := e.l.AddEvidence(ctx, a, e.inc1, incident.EvidenceMeta{}, strings.NewReader("b"))
 				return err
 			},
 			"Download":    func() error { _, _, err := e.l.Download(ctx, a, ev.ID); return err },
@@ -664,7 +683,7 @@ func TestEvidenceContentType(t *testing.T) {
 	e := newEvEnv(t)
 	e.l = incident.NewLocker(e.st, e.blobs, incident.LockerOptions{MaxSize: 8 << 20, Now: e.clock.Now})
 	for _, tt := range tests {
-		ev := e.add(t, 1, incident.EvidenceMeta{Name: tt.name}, tt.content)
+		ev := e.add(t, e.inc1, incident.EvidenceMeta{Name: tt.name}, tt.content)
 		if ev.ContentType != tt.want {
 			t.Errorf("AddEvidence(%s) content type %q, want %q", tt.name, ev.ContentType, tt.want)
 		}
@@ -673,7 +692,7 @@ func TestEvidenceContentType(t *testing.T) {
 
 func TestEvidenceHostileText(t *testing.T) {
 	e := newEvEnv(t)
-	ev := e.add(t, 1, incident.EvidenceMeta{Name: "../../etc/passwd", Description: "line1\r\nline2\x00\x1b[31m<b>",
+	ev := e.add(t, e.inc1, incident.EvidenceMeta{Name: "../../etc/passwd", Description: "line1\r\nline2\x00\x1b[31m<b>",
 		CollectedBy: "eve\nInjected: header", CollectedFrom: "host\x07"}, "x")
 	if ev.Name != "passwd" || ev.Description != "line1\nline2  [31m<b>" || ev.CollectedBy != "eve Injected: header" ||
 		ev.CollectedFrom != "host" {
@@ -793,10 +812,88 @@ func TestEvidenceViewable(t *testing.T) {
 		}
 	}
 	e := newEvEnv(t)
-	ev := e.add(t, 1, incident.EvidenceMeta{Name: "a.bin"}, "\x00\x01\x02binary")
+	ev := e.add(t, e.inc1, incident.EvidenceMeta{Name: "a.bin"}, "\x00\x01\x02binary")
 	_, _, err := e.l.View(context.Background(), evAlice, ev.ID)
 	evWantFault(t, "View(binary)", err, fault.Invalid, "evidence.not_viewable")
 	if diff := cmp.Diff([]incident.CustodyAction{incident.CustodyCollected, incident.CustodyUploaded}, e.actions(t, ev.ID)); diff != "" {
 		t.Errorf("custody after a refused view (-want +got):\n%s", diff)
+	}
+}
+
+func TestEvidenceIncidentMustBeOpen(t *testing.T) {
+	e := newEvEnv(t)
+	ctx := context.Background()
+	closed := evIncident(t, e.db, "INC-2026-0003", incident.StatusClosed)
+	r := &evErrAfter{n: 100}
+	_, err := e.l.AddEvidence(ctx, evAlice, closed, incident.EvidenceMeta{Name: "late.eml"}, r)
+	evWantFault(t, "AddEvidence(closed incident)", err, fault.Conflict, "evidence.incident_closed")
+	if _, err := e.l.AddEvidence(ctx, evAlice, 4242, incident.EvidenceMeta{Name: "lost.eml"}, r); !fault.Is(err, fault.NotFound) {
+		t.Errorf("AddEvidence(unknown incident): got %v, want NotFound", err)
+	}
+	if r.n != 100 {
+		t.Error("AddEvidence read the upload for an incident that takes no evidence")
+	}
+	if files := e.blobFiles(t); len(files) != 0 {
+		t.Errorf("content store after refused uploads: %v, want empty", files)
+	}
+}
+
+func TestEvidenceTimeline(t *testing.T) {
+	e := newEvEnv(t)
+	ctx := context.Background()
+	collected := evT0.Add(-2 * time.Hour)
+	ev := e.add(t, e.inc1, incident.EvidenceMeta{Name: "請求書.eml", CollectedBy: "山田 花子", CollectedFrom: "PC-042",
+		CollectedAt: collected}, evMail)
+	plain := e.add(t, e.inc1, incident.EvidenceMeta{Name: "notes.txt"}, "notes")
+	e.clock.Add(time.Minute)
+	steps := []func() error{
+		func() error { _, err := e.l.Transfer(ctx, evAlice, ev.ID, "bob", ""); return err },
+		func() error { // custody only
+			rc, _, err := e.l.Download(ctx, evBob, ev.ID)
+			if err == nil {
+				rc.Close()
+			}
+			return err
+		},
+		func() error { _, err := e.l.SetHold(ctx, evAlice, ev.ID, "litigation"); return err },
+		func() error { _, err := e.l.ReleaseHold(ctx, evAlice, ev.ID, "settled"); return err },
+		func() error { _, err := e.l.Annotate(ctx, evAlice, ev.ID, "typo in source"); return err }, // custody only
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	e.clock.Add(400 * 24 * time.Hour)
+	if _, err := e.l.Dispose(ctx, evAlice, ev.ID, "retention over"); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := e.db.IncidentEntries(ctx, e.inc1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type line struct {
+		At     time.Time
+		Author string
+		Msg    string
+		Args   []string
+	}
+	var got []line
+	for _, en := range entries {
+		if en.Kind == incident.EntryEvidence {
+			got = append(got, line{en.At, en.Author, en.Msg, en.Args})
+		}
+	}
+	later := evT0.Add(time.Minute)
+	want := []line{
+		{collected, "alice", "evidence.timeline.added_from", []string{"name", "請求書.eml", "sha256", ev.SHA256, "by", "山田 花子", "from", "PC-042"}},
+		{evT0, "alice", "evidence.timeline.added", []string{"name", "notes.txt", "sha256", plain.SHA256, "by", "alice"}},
+		{later, "alice", "evidence.timeline.transferred", []string{"name", "請求書.eml", "from", "山田 花子", "to", "bob"}},
+		{later, "alice", "evidence.timeline.hold_set", []string{"name", "請求書.eml"}},
+		{later, "alice", "evidence.timeline.hold_released", []string{"name", "請求書.eml"}},
+		{later.Add(400 * 24 * time.Hour), "alice", "evidence.timeline.disposed", []string{"name", "請求書.eml"}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("evidence timeline entries (-want +got):\n%s", diff)
 	}
 }

@@ -29,6 +29,24 @@ var evidenceCases = []struct {
 	{"EvidenceCustodyOrder", testEvidenceCustodyOrder},
 	{"EvidenceFactsFixed", testEvidenceFactsFixed},
 	{"EvidenceInTx", testEvidenceInTx},
+	{"EvidenceIncidentKey", testEvidenceIncidentKey},
+}
+
+// evidenceIncidents creates n bare incidents and returns their ids.
+func evidenceIncidents(t *testing.T, db *store.DB, n int) []int64 {
+	t.Helper()
+	ids := make([]int64, n)
+	for i := range ids {
+		ref := fmt.Sprintf("INC-2026-%04d", 9000+i)
+		inc, err := db.CreateIncident(context.Background(), incident.Incident{Ref: ref, Title: "evidence " + ref,
+			Type: incident.TypePhishing, Status: incident.StatusOpen, Phase: incident.PhaseAnalysis, DetectedAt: t0,
+			AwareAt: t0, CreatedBy: "alice", Version: 1, CreatedAt: t0, UpdatedAt: t0})
+		if err != nil {
+			t.Fatalf("CreateIncident(%s): %v", ref, err)
+		}
+		ids[i] = inc.ID
+	}
+	return ids
 }
 
 // evidenceItem returns an item of incident inc whose content is named by
@@ -53,13 +71,14 @@ func createEvidence(t *testing.T, db *store.DB, e incident.Evidence) incident.Ev
 
 func testEvidenceRoundTrip(t *testing.T, db *store.DB) {
 	ctx := context.Background()
+	inc := evidenceIncidents(t, db, 2)
 	if _, err := db.Evidence(ctx, 4242); !fault.Is(err, fault.NotFound) {
 		t.Errorf("Evidence(4242): got %v, want NotFound", err)
 	}
-	if es, err := db.IncidentEvidence(ctx, 1); err != nil || len(es) != 0 {
+	if es, err := db.IncidentEvidence(ctx, inc[0]); err != nil || len(es) != 0 {
 		t.Errorf("IncidentEvidence(none) = %v, %v; want none", es, err)
 	}
-	want := evidenceItem(1, 'a', "請求書.eml")
+	want := evidenceItem(inc[0], 'a', "請求書.eml")
 	got := createEvidence(t, db, want)
 	if got.ID == 0 {
 		t.Fatal("CreateEvidence: id not set")
@@ -72,9 +91,9 @@ func testEvidenceRoundTrip(t *testing.T, db *store.DB) {
 	if diff := cmp.Diff(want, read); diff != "" {
 		t.Errorf("Evidence round trip (-want +got):\n%s", diff)
 	}
-	second := createEvidence(t, db, evidenceItem(1, 'b', "second.evtx"))
-	createEvidence(t, db, evidenceItem(2, 'c', "other incident.pcap"))
-	es, err := db.IncidentEvidence(ctx, 1)
+	second := createEvidence(t, db, evidenceItem(inc[0], 'b', "second.evtx"))
+	createEvidence(t, db, evidenceItem(inc[1], 'c', "other incident.pcap"))
+	es, err := db.IncidentEvidence(ctx, inc[0])
 	if err != nil {
 		t.Fatalf("IncidentEvidence: %v", err)
 	}
@@ -83,13 +102,13 @@ func testEvidenceRoundTrip(t *testing.T, db *store.DB) {
 		ids = append(ids, e.ID)
 	}
 	if diff := cmp.Diff([]int64{want.ID, second.ID}, ids); diff != "" {
-		t.Errorf("IncidentEvidence(1) ids in upload order (-want +got):\n%s", diff)
+		t.Errorf("IncidentEvidence ids in upload order (-want +got):\n%s", diff)
 	}
 }
 
 func testEvidenceState(t *testing.T, db *store.DB) {
 	ctx := context.Background()
-	e := createEvidence(t, db, evidenceItem(1, 'd', "disk.img"))
+	e := createEvidence(t, db, evidenceItem(evidenceIncidents(t, db, 1)[0], 'd', "disk.img"))
 	e.Custodian = "鈴木 一郎 (法務部)"
 	e.Hold = incident.LegalHold{Held: true, By: "bob", ByID: 8, At: t0.Add(time.Hour), Reason: "訴訟の可能性"}
 	e.RetainUntil = t0.AddDate(10, 0, 0)
@@ -134,9 +153,10 @@ func testEvidenceCountBySHA256(t *testing.T, db *store.DB) {
 		}
 	}
 	count(0)
-	a := createEvidence(t, db, evidenceItem(1, 'e', "a.eml"))
-	b := createEvidence(t, db, evidenceItem(2, 'e', "same content, other incident.eml"))
-	createEvidence(t, db, evidenceItem(1, '0', "different.eml"))
+	inc := evidenceIncidents(t, db, 2)
+	a := createEvidence(t, db, evidenceItem(inc[0], 'e', "a.eml"))
+	b := createEvidence(t, db, evidenceItem(inc[1], 'e', "same content, other incident.eml"))
+	createEvidence(t, db, evidenceItem(inc[0], '0', "different.eml"))
 	count(2)
 	a.DisposedAt = t0.AddDate(6, 0, 0)
 	if err := db.UpdateEvidenceState(ctx, a); err != nil {
@@ -152,8 +172,9 @@ func testEvidenceCountBySHA256(t *testing.T, db *store.DB) {
 
 func testEvidenceCustodyOrder(t *testing.T, db *store.DB) {
 	ctx := context.Background()
-	e := createEvidence(t, db, evidenceItem(1, 'f', "f.eml"))
-	other := createEvidence(t, db, evidenceItem(1, '1', "g.eml"))
+	inc := evidenceIncidents(t, db, 1)[0]
+	e := createEvidence(t, db, evidenceItem(inc, 'f', "f.eml"))
+	other := createEvidence(t, db, evidenceItem(inc, '1', "g.eml"))
 	// Recorded order, not time order: a collection is recorded after the
 	// fact, with the time it happened.
 	want := []incident.Custody{
@@ -200,7 +221,8 @@ func testEvidenceCustodyOrder(t *testing.T, db *store.DB) {
 // entries cannot be changed or removed.
 func testEvidenceFactsFixed(t *testing.T, db *store.DB) {
 	ctx := context.Background()
-	e := createEvidence(t, db, evidenceItem(1, '2', "fixed.eml"))
+	inc := evidenceIncidents(t, db, 2)
+	e := createEvidence(t, db, evidenceItem(inc[0], '2', "fixed.eml"))
 	c, err := db.AddEvidenceCustody(ctx, incident.Custody{EvidenceID: e.ID, At: t0, Actor: "alice", Action: incident.CustodyUploaded})
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +231,7 @@ func testEvidenceFactsFixed(t *testing.T, db *store.DB) {
 		fmt.Sprintf(`UPDATE evidence SET sha256 = '%s' WHERE id = %d`, strings.Repeat("9", 64), e.ID),
 		fmt.Sprintf(`UPDATE evidence SET name = 'innocent.txt' WHERE id = %d`, e.ID),
 		fmt.Sprintf(`UPDATE evidence SET size = 1, description = 'x' WHERE id = %d`, e.ID),
-		fmt.Sprintf(`UPDATE evidence SET incident_id = 99 WHERE id = %d`, e.ID),
+		fmt.Sprintf(`UPDATE evidence SET incident_id = %d WHERE id = %d`, inc[1], e.ID),
 		fmt.Sprintf(`UPDATE evidence SET collected_at = 0 WHERE id = %d`, e.ID),
 		fmt.Sprintf(`DELETE FROM evidence WHERE id = %d`, e.ID),
 		fmt.Sprintf(`UPDATE evidence_custody SET actor = 'mallory' WHERE id = %d`, c.ID),
@@ -237,8 +259,9 @@ func testEvidenceInTx(t *testing.T, db *store.DB) {
 	ctx := context.Background()
 	boom := errors.New("boom")
 	var id int64
+	inc := evidenceIncidents(t, db, 1)[0]
 	err := db.Tx(ctx, func(ctx context.Context) error {
-		e, err := db.CreateEvidence(ctx, evidenceItem(1, '3', "tx.eml"))
+		e, err := db.CreateEvidence(ctx, evidenceItem(inc, '3', "tx.eml"))
 		if err != nil {
 			return err
 		}
@@ -262,5 +285,22 @@ func testEvidenceInTx(t *testing.T, db *store.DB) {
 	}
 	if es, err := db.AuditEntries(ctx, audit.Filter{Action: "evidence."}); err != nil || len(es) != 0 {
 		t.Errorf("audit after a rolled-back Tx = %v, %v; want none", es, err)
+	}
+}
+
+// testEvidenceIncidentKey: evidence belongs to an incident that exists, and
+// an incident with evidence cannot be deleted.
+func testEvidenceIncidentKey(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	if _, err := db.CreateEvidence(ctx, evidenceItem(4242, '4', "orphan.eml")); !fault.Is(err, fault.Invalid) {
+		t.Errorf("CreateEvidence(unknown incident): got %v, want Invalid (foreign key)", err)
+	}
+	inc := evidenceIncidents(t, db, 1)[0]
+	createEvidence(t, db, evidenceItem(inc, '4', "kept.eml"))
+	if _, err := db.SQL().ExecContext(ctx, fmt.Sprintf(`DELETE FROM incidents WHERE id = %d`, inc)); err == nil {
+		t.Error("DELETE of an incident with evidence succeeded; want it refused")
+	}
+	if es, err := db.IncidentEvidence(ctx, inc); err != nil || len(es) != 1 {
+		t.Errorf("IncidentEvidence after a refused delete = %v, %v; want the item", es, err)
 	}
 }

@@ -9,13 +9,13 @@
 -- state changes: custodian, legal hold, retention date, disposal. Custody
 -- entries are append-only, like the audit trail.
 --
--- incident_id has no foreign key yet: the incidents table (0004) is being
--- written at the same time; the key is added once it has landed.
+-- An incident with evidence cannot be deleted: the key has no cascade, and
+-- evidence rows refuse deletion anyway.
 
 -- +goose Up
 CREATE TABLE evidence (
     id             INTEGER PRIMARY KEY,
-    incident_id    BIGINT  NOT NULL,
+    incident_id    BIGINT  NOT NULL REFERENCES incidents (id),
     name           TEXT    NOT NULL,
     content_type   TEXT    NOT NULL,
     size           BIGINT  NOT NULL,
