@@ -90,7 +90,10 @@ func TestLog(t *testing.T) {
 		t.Errorf("Log = %+v", en)
 	}
 	for name, call := range map[string]func() error{
-		"odd args":     func() error { _, err := e.svc.Log(ctx, sys, inc.ID, incident.EntryAlert, time.Time{}, "x", "a"); return err },
+		"odd args": func() error {
+			_, err := e.svc.Log(ctx, sys, inc.ID, incident.EntryAlert, time.Time{}, "x", "a")
+			return err
+		},
 		"no message":   func() error { _, err := e.svc.Log(ctx, sys, inc.ID, incident.EntryAlert, time.Time{}, ""); return err },
 		"unknown kind": func() error { _, err := e.svc.Log(ctx, sys, inc.ID, "chat", time.Time{}, "x"); return err },
 	} {
