@@ -5,6 +5,7 @@ package incident
 import (
 	"embed"
 	"fmt"
+	"io/fs"
 	"maps"
 	"slices"
 	"sort"
@@ -126,7 +127,13 @@ func PlaybookRoles() []string { return slices.Clone(playbookRoles) }
 //go:embed playbooks/*.yaml
 var playbookFS embed.FS
 
-var playbookLibrary = sync.OnceValues(loadPlaybooks)
+var playbookLibrary = sync.OnceValues(func() ([]*Playbook, error) {
+	sub, err := fs.Sub(playbookFS, "playbooks")
+	if err != nil {
+		return nil, fmt.Errorf("incident: playbooks: %w", err)
+	}
+	return loadPlaybooks(sub)
+})
 
 // Library returns koban's built-in playbooks, sorted by ID. They are parsed
 // once; the playbooks are shared and must not be modified.
@@ -148,8 +155,10 @@ func PlaybookSource(id string) ([]byte, bool) {
 	return b, err == nil
 }
 
-func loadPlaybooks() ([]*Playbook, error) {
-	entries, err := playbookFS.ReadDir("playbooks")
+// loadPlaybooks parses every .yaml file of fsys as a playbook named by its
+// file, and reports the problems of all of them at once.
+func loadPlaybooks(fsys fs.FS) ([]*Playbook, error) {
+	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("incident: playbooks: %w", err)
 	}
@@ -160,7 +169,10 @@ func loadPlaybooks() ([]*Playbook, error) {
 	)
 	for _, e := range entries {
 		name := e.Name()
-		b, err := playbookFS.ReadFile("playbooks/" + name)
+		if e.IsDir() || !strings.HasSuffix(name, ".yaml") {
+			continue
+		}
+		b, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, fmt.Errorf("incident: playbooks: %w", err)
 		}

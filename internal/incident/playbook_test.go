@@ -5,10 +5,12 @@ package incident
 import (
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 	"unicode"
 
@@ -97,6 +99,77 @@ func TestPlaybookLibrary(t *testing.T) {
 	}
 	if _, ok := PlaybookSource("nope"); ok {
 		t.Error(`PlaybookSource("nope") found a file`)
+	}
+}
+
+// TestLoadPlaybooks checks what the library loader adds to ParsePlaybook:
+// a file named after its playbook, unique ids, and every bad file reported.
+func TestLoadPlaybooks(t *testing.T) {
+	t.Parallel()
+	other := strings.Replace(basePlaybook, "id: test\n", "id: other\n", 1)
+	fsys := fstest.MapFS{
+		"test.yaml":      {Data: []byte(basePlaybook)},
+		"other.yaml":     {Data: []byte(other)},
+		"notes.txt":      {Data: []byte("not a playbook")},
+		"misnamed.yaml":  {Data: []byte(other)},
+		"broken.yaml":    {Data: []byte(strings.Replace(basePlaybook, "role: responder", "role: boss", 1))},
+		"sub/test2.yaml": {Data: []byte("ignored: true")},
+	}
+	_, err := loadPlaybooks(fsys)
+	var ps PlaybookProblems
+	if !errors.As(err, &ps) {
+		t.Fatalf("loadPlaybooks() = %v, want PlaybookProblems", err)
+	}
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.File+" "+p.Msg)
+	}
+	want := []string{"broken.yaml playbook.unknown_role", "misnamed.yaml playbook.file_name", "other.yaml playbook.duplicate_id"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("loadPlaybooks() problems (-want +got):\n%s\n%v", diff, err)
+	}
+	delete(fsys, "misnamed.yaml")
+	delete(fsys, "broken.yaml")
+	pbs, err := loadPlaybooks(fsys)
+	if err != nil || len(pbs) != 2 || pbs[0].ID != "other" || pbs[1].ID != "test" {
+		t.Errorf("loadPlaybooks() = %v, %v; want other and test", pbs, err)
+	}
+}
+
+// TestPlaybookMessages checks that every problem message the code can report
+// is in both catalogues with the same arguments.
+func TestPlaybookMessages(t *testing.T) {
+	t.Parallel()
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, f := range []string{"playbook.go", "playbook_validate.go"} {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`"(playbook\.[a-z_]+)"`).FindAllStringSubmatch(string(src), -1) {
+			ids[m[1]] = true
+		}
+	}
+	if len(ids) < 30 {
+		t.Fatalf("found %d message ids in the code: the pattern no longer matches it", len(ids))
+	}
+	for id := range ids {
+		if !cat.Has(i18n.English, id) || !cat.Has(i18n.Japanese, id) {
+			t.Errorf("message %s is missing from a catalogue", id)
+			continue
+		}
+		if en, ja := cat.Args(i18n.English, id), cat.Args(i18n.Japanese, id); !slices.Equal(en, ja) {
+			t.Errorf("message %s: arguments en %v, ja %v", id, en, ja)
+		}
+	}
+	for _, r := range PlaybookRoles() {
+		if !cat.Has(i18n.Japanese, "playbook.role."+r) || !cat.Has(i18n.English, "playbook.role."+r) {
+			t.Errorf("role %s has no label", r)
+		}
 	}
 }
 

@@ -288,7 +288,7 @@ func (ix *playbookIndex) onLine(line int, key string) *playbookEntry {
 		if e.key.line != line {
 			continue
 		}
-		if key != "" && strings.HasSuffix(e.path, "."+key) || key != "" && e.path == key {
+		if key != "" && (e.path == key || strings.HasSuffix(e.path, "."+key)) {
 			return e
 		}
 		if best == nil || e.key.col < best.key.col {
