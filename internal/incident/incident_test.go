@@ -252,3 +252,48 @@ func TestStoreTime(t *testing.T) {
 		t.Error("storeTime(zero) is not zero")
 	}
 }
+
+// FuzzCleanInput: whatever a form sends, cleaning an incident's input
+// never panics, and what it accepts is clean and within bounds.
+func FuzzCleanInput(f *testing.F) {
+	seeds := fuzzSeeds(f)
+	for i, s := range seeds {
+		f.Add(s, seeds[(i+1)%len(seeds)], "phishing", "T1566,t1059.001", s+","+s)
+	}
+	f.Add("", "", "", "", "")
+	f.Add("x", "y", "Malware", "TA0001,T1", ",,\x00,")
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, title, desc, typ, techs, list string) {
+		in := Input{Title: title, Description: desc, Type: Type(typ), Techniques: strings.Split(techs, ","),
+			AffectedAssets: strings.Split(list, ","), Tags: strings.Split(list, ","),
+			Fields: []Field{{Name: title, Value: desc}, {Name: list, Value: title}}}
+		out, errs := cleanInput(in, now, true)
+		for _, e := range errs {
+			if e.Kind != fault.Invalid || e.Field == "" {
+				t.Errorf("cleanInput: fault %v is not Invalid about a field", e)
+			}
+		}
+		if len(errs) > 0 {
+			return
+		}
+		if out.Title == "" || utf8.RuneCountInString(out.Title) > maxTitleLen || strings.ContainsAny(out.Title, "\n\r\t\x00") {
+			t.Errorf("cleanInput accepted title %q", out.Title)
+		}
+		if !out.Type.Valid() || out.AwareAt != now || out.DetectedAt != now {
+			t.Errorf("cleanInput accepted type %q, aware %v, detected %v", out.Type, out.AwareAt, out.DetectedAt)
+		}
+		for _, id := range out.Techniques {
+			if !validTechnique(id) {
+				t.Errorf("cleanInput accepted technique %q", id)
+			}
+		}
+		for _, s := range append(append([]string{out.Description}, out.AffectedAssets...), out.Tags...) {
+			if !utf8.ValidString(s) || strings.ContainsRune(s, 0) || strings.ContainsRune(s, '\r') {
+				t.Errorf("cleanInput kept %q", s)
+			}
+		}
+		if len(out.Tags) > maxTags || len(out.Fields) > maxFields {
+			t.Errorf("cleanInput kept %d tags and %d fields", len(out.Tags), len(out.Fields))
+		}
+	})
+}
