@@ -308,7 +308,7 @@ func obsParseHost(raw string) (string, error) {
 		return a.Unmap().String(), nil
 	}
 	v := strings.ToLower(strings.TrimSuffix(s, "."))
-	if v == "" || strings.HasPrefix(v, ".") || strings.Contains(v, "..") {
+	if v == "" || strings.HasPrefix(v, ".") || strings.HasSuffix(v, ".") || strings.Contains(v, "..") {
 		return "", fault.New(fault.Invalid, "observable.host_empty_label", "value", obsClip(s))
 	}
 	return v, nil

@@ -347,6 +347,8 @@ func TestParseObservableErrors(t *testing.T) {
 		{ObservableHost, "ws 01", "observable.host_bad_char", []any{"value", "ws 01", "pos", 3, "char", " "}},
 		{ObservableHost, `CORP\WS01`, "observable.host_bad_char", []any{"value", `CORP\WS01`, "pos", 5, "char", `\`}},
 		{ObservableHost, "ws01..corp", "observable.host_empty_label", []any{"value", "ws01..corp"}},
+		{ObservableHost, "0..", "observable.host_empty_label", []any{"value", "0.."}}, // found by FuzzParseObservable
+		{ObservableHost, ".ws01", "observable.host_empty_label", []any{"value", ".ws01"}},
 		{ObservableHost, strings.Repeat("h", 256), "observable.too_long", []any{"kind", "host", "max", 255}},
 		{ObservableFilename, `C:\Users\taro\`, "observable.filename_dir", []any{"value", `C:\Users\taro\`}},
 		{ObservableFilename, "a\x00.exe", "observable.control_char", []any{"kind", "filename", "value", "a\x00.exe", "pos", 2}},
