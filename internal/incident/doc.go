@@ -5,17 +5,19 @@
 // It owns the incident record (taxonomy.go: types aligned with IPA and
 // JPCERT/CC categories; incident.go: status, the phases triage → analysis →
 // containment → eradication → recovery → review → closed beside IPA's three
-// steps, links between incidents), severity from impact (severity.go: a
-// short questionnaire whose reasoning is shown, overridable with a reason),
-// tasks with owners, due times and checklists (task.go), the timeline of
-// automatic and hand-written entries and its export (timeline.go), the
-// post-incident review and its prevention actions (review.go), and the rules
-// of the lifecycle (service.go): no closing with required tasks open, no
-// editing a closed incident until it is reopened with a reason, no closing a
-// high or critical incident without a completed review, optimistic versions
-// so that nobody overwrites another's edit unseen. Playbooks (playbook.go),
-// regulatory clocks (clock.go), observables (observable.go) and the evidence
-// locker (evidence.go) live here too.
+// steps), severity from impact (severity.go: a short questionnaire whose
+// reasoning is shown, overridable with a reason), tasks with owners, due
+// times and checklists (task.go), the timeline of automatic and
+// hand-written entries and its export (timeline.go), links between
+// incidents (link.go), the post-incident review and its prevention actions
+// (review.go), and the rules of the lifecycle (service.go, lifecycle.go):
+// no closing with required tasks open, no editing a closed incident until it
+// is reopened with a reason, no closing a high or critical incident without
+// a completed review, optimistic versions so that nobody overwrites
+// another's edit unseen. query.go lists and reads; clean.go cleans what
+// people write. Playbooks (playbook.go), regulatory clocks (clock.go),
+// observables (observable.go) and the evidence locker (evidence.go) live
+// here too.
 //
 // Every change is one transaction holding the change, its timeline entries
 // and its audit entry, so nothing is ever half-saved. Text people write is
