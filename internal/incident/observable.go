@@ -54,16 +54,6 @@ func (k ObservableKind) Network() bool {
 	return k == ObservableIP || k == ObservableDomain || k == ObservableURL || k == ObservableEmail
 }
 
-// intelKind returns the indicator kind k corresponds to, for the kinds intel
-// canonicalises.
-func (k ObservableKind) intelKind() (intel.Kind, bool) {
-	switch k {
-	case ObservableIP, ObservableDomain, ObservableURL, ObservableMD5, ObservableSHA1, ObservableSHA256, ObservableEmail:
-		return intel.Kind(k), true
-	}
-	return "", false
-}
-
 // obsKindAliases are other names for the kinds that intel.ParseKind does not
 // know or reads otherwise: for an incident, a "host" or "hostname" is a
 // computer (TheHive's sense), not a domain (MISP's).
