@@ -897,3 +897,35 @@ func TestEvidenceTimeline(t *testing.T) {
 		t.Errorf("evidence timeline entries (-want +got):\n%s", diff)
 	}
 }
+
+// Several people uploading the same file at once get an item each and
+// share one stored copy.
+func TestEvidenceConcurrentUploads(t *testing.T) {
+	e := newEvEnv(t)
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.l.AddEvidence(context.Background(), evActor("user", int64(10+i)), e.inc1,
+				incident.EvidenceMeta{Name: "same.eml"}, strings.NewReader(evMail))
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent AddEvidence: %v", err)
+		}
+	}
+	es, err := e.l.List(context.Background(), e.inc1)
+	if err != nil || len(es) != n {
+		t.Fatalf("List after %d concurrent uploads = %d items, %v", n, len(es), err)
+	}
+	if files := e.blobFiles(t); len(files) != 1 {
+		t.Errorf("content store after %d uploads of one file: %v, want one file", n, files)
+	}
+}
