@@ -98,4 +98,3 @@ func TestExtractedParseBack(t *testing.T) {
 		}
 	}
 }
-
