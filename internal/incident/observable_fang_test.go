@@ -44,7 +44,7 @@ func TestDefang(t *testing.T) {
 	}
 }
 
-func TestRefang(t *testing.T) {
+func TestDefangRefangText(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
 		"hxxp://evil[.]example/a":        "http://evil.example/a",
@@ -87,13 +87,16 @@ func TestExtractedParseBack(t *testing.T) {
 			if err != nil || p.Value != o.Value {
 				t.Errorf("ParseObservable(%s, %q) = %q, %v; want it unchanged", o.Kind, o.Value, p.Value, err)
 			}
-			if o.Kind.Network() && !strings.ContainsAny(o.Value, "[]") {
-				if d := Defang(o); strings.Contains(d, "://") && !strings.Contains(d, "xxp") && !strings.Contains(d, "fxp") && strings.HasPrefix(d, "http") {
-					t.Errorf("Defang(%s %q) = %q still has a live scheme", o.Kind, o.Value, d)
-				}
-				if d := Defang(o); Refang(d) != o.Value {
-					t.Errorf("Refang(Defang(%s %q)) = %q", o.Kind, o.Value, Refang(d))
-				}
+			if !o.Kind.Network() {
+				continue
+			}
+			d := Defang(o)
+			if strings.HasPrefix(d, "http://") || strings.HasPrefix(d, "https://") || strings.HasPrefix(d, "ftp://") ||
+				(o.Kind != ObservableURL && strings.Contains(d, o.Value)) {
+				t.Errorf("Defang(%s %q) = %q is still live", o.Kind, o.Value, d)
+			}
+			if Refang(d) != o.Value {
+				t.Errorf("Refang(Defang(%s %q)) = %q", o.Kind, o.Value, Refang(d))
 			}
 		}
 	}

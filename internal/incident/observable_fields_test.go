@@ -37,7 +37,7 @@ type kvn struct {
 	Note  string
 }
 
-func TestFromAlertFields(t *testing.T) {
+func TestObservableFromAlertFields(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
@@ -172,7 +172,7 @@ func TestFromAlertFields(t *testing.T) {
 	}
 }
 
-func TestFromAlertFieldsBounded(t *testing.T) {
+func TestObservableFromAlertFieldsBounded(t *testing.T) {
 	t.Parallel()
 	var fields []AlertField
 	for i := range 3000 {
@@ -199,12 +199,12 @@ func (c *obsSink) Append(_ context.Context, events []event.Event) error {
 	return nil
 }
 
-// TestFromAlertFieldsRealEvents reads real Windows, Zeek and Suricata samples
+// TestObservableFromAlertFieldsRealEvents reads real Windows, Zeek and Suricata samples
 // through intake and the normaliser, as detection sees them, and checks
 // FromAlertFields on every event's fields: each result is canonical, the
 // values of fields with one clear meaning are all found (worked out here
 // without FromAlertFields' code), and each sample yields the kinds it must.
-func TestFromAlertFieldsRealEvents(t *testing.T) {
+func TestObservableFromAlertFieldsRealEvents(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		rel   string

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -223,13 +224,13 @@ func TestExtractBounds(t *testing.T) {
 	var b strings.Builder
 	for i := 0; b.Len() < MaxExtractInput+100_000; i++ {
 		b.WriteString("10.")
-		b.WriteString(itoa(i / 65536 % 256))
+		b.WriteString(strconv.Itoa(i / 65536 % 256))
 		b.WriteByte('.')
-		b.WriteString(itoa(i / 256 % 256))
+		b.WriteString(strconv.Itoa(i / 256 % 256))
 		b.WriteByte('.')
-		b.WriteString(itoa(i % 256))
+		b.WriteString(strconv.Itoa(i % 256))
 		b.WriteString(" host")
-		b.WriteString(itoa(i))
+		b.WriteString(strconv.Itoa(i))
 		b.WriteString(".example.com\n")
 	}
 	got := Extract(b.String())
@@ -250,15 +251,6 @@ func TestExtractBounds(t *testing.T) {
 	if got := Extract(text); !slices.Equal(kinds(got), []kv{{ObservableIP, "192.0.2.1"}}) {
 		t.Errorf("Extract: got %v before the cut, want 192.0.2.1", kinds(got))
 	}
-}
-
-func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(appendInt(nil, i))) }
-
-func appendInt(b []byte, i int) []byte {
-	if i >= 10 {
-		b = appendInt(b, i/10)
-	}
-	return append(b, byte('0'+i%10))
 }
 
 func TestParseObservable(t *testing.T) {
@@ -449,10 +441,10 @@ func TestParseObservableKind(t *testing.T) {
 	}
 }
 
-// TestTLDList checks the built-in list against IANA's root zone (MISP's
+// TestExtractTLDList checks the built-in list against IANA's root zone (MISP's
 // warning list of TLDs): every name on it exists, and every country code
 // is on it.
-func TestTLDList(t *testing.T) {
+func TestExtractTLDList(t *testing.T) {
 	t.Parallel()
 	b, err := os.ReadFile(shareddata.Path(t, "misp-warninglists/lists/tlds/list.json"))
 	if err != nil {
