@@ -148,7 +148,7 @@ func ParseObservable(k ObservableKind, raw string) (Observable, error) {
 	case ObservableIP:
 		v, err = obsParseIP(raw)
 	case ObservableDomain, ObservableURL, ObservableMD5, ObservableSHA1, ObservableSHA256, ObservableEmail:
-		v, err = intel.Normalize(intel.Kind(k), raw)
+		v, err = obsNormalize(intel.Kind(k), raw)
 	case ObservableUser:
 		v, err = obsParseUser(raw)
 	case ObservableHost:
@@ -193,6 +193,25 @@ func (o Observable) Validate() error {
 	return nil
 }
 
+// obsNormalize is intel.Normalize applied until the value no longer
+// changes: intel's form is not always reached in one pass ("0.a/ #" loses its
+// fragment and then the blank before it; "[[.]]" re-fangs twice), and an
+// observable's Value must parse back to itself.
+func obsNormalize(k intel.Kind, raw string) (string, error) {
+	v, err := intel.Normalize(k, raw)
+	for range 8 {
+		if err != nil {
+			return "", err
+		}
+		var next string
+		if next, err = intel.Normalize(k, v); err == nil && next == v {
+			return v, nil
+		}
+		v = next
+	}
+	return "", fault.New(fault.Invalid, "observable.unstable", "kind", string(k), "value", obsClip(raw))
+}
+
 // obsParseIP drops a port and brackets, then leaves the rest to intel.
 func obsParseIP(raw string) (string, error) {
 	if len(raw) > MaxObservableLen {
@@ -207,10 +226,10 @@ func obsParseIP(raw string) (string, error) {
 	} else if c := strings.LastIndexByte(s, ':'); c > 0 && strings.IndexByte(s[:c], ':') < 0 && obsPort(s[c:]) {
 		host = s[:c]
 	}
-	if v, err := intel.Normalize(intel.KindIP, host); err == nil {
+	if v, err := obsNormalize(intel.KindIP, host); err == nil {
 		return v, nil
 	}
-	return intel.Normalize(intel.KindIP, raw) // the error names what was typed
+	return obsNormalize(intel.KindIP, raw) // the error names what was typed
 }
 
 // obsPort reports whether s is ":" and a port number.

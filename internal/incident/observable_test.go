@@ -271,6 +271,9 @@ func TestParseObservable(t *testing.T) {
 		{ObservableDomain, "corp.local", "corp.local"},
 		{ObservableDomain, "例え.jp", "xn--r8jz45g.jp"},
 		{ObservableURL, "hxxps://Evil[.]example:443/a?b=%2f#frag", "https://evil.example/a?b=%2F"},
+		// intel needs a second pass for these (found by FuzzParseObservable).
+		{ObservableURL, "0.A/ #", "http://0.a/"},
+		{ObservableURL, "http://a.example/[[.]]", "http://a.example/."},
 		{ObservableMD5, "D41D8CD98F00B204E9800998ECF8427E", "d41d8cd98f00b204e9800998ecf8427e"},
 		{ObservableSHA1, "da39a3ee5e6b4b0d3255bfef95601890afd80709", "da39a3ee5e6b4b0d3255bfef95601890afd80709"},
 		{ObservableSHA256, "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
