@@ -72,6 +72,21 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// dialListener connects to a listener koban starts: serve prints its URL
+// before the pipeline's listeners are up, so the first tries may be
+// refused.
+func dialListener(t *testing.T, addr string) (net.Conn, error) {
+	t.Helper()
+	var err error
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var c net.Conn
+		if c, err = net.Dial("tcp", addr); err == nil {
+			return c, nil
+		}
+	}
+	return nil, err
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
@@ -121,7 +136,7 @@ notify:
 	s := startServe(t, dir, nil, "--config", cfgPath)
 
 	send := func() {
-		conn, err := net.Dial("tcp", syslogAddr)
+		conn, err := dialListener(t, syslogAddr)
 		if err != nil {
 			t.Fatal(err)
 		}
