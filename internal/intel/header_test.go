@@ -20,3 +20,21 @@ func TestFirstLineKindValue(t *testing.T) {
 		t.Fatalf("list %+v, errors %v", list, errs)
 	}
 }
+
+// TestNormalizeIdempotent: inputs that once needed two passes give their
+// final form at once.
+func TestNormalizeIdempotent(t *testing.T) {
+	for _, tc := range []struct {
+		kind Kind
+		raw  string
+	}{{KindURL, "0.A/ #"}, {KindDomain, "evil[[.]]example"}, {KindURL, "hxxp://evil[[.]]example/a"}} {
+		v, err := Normalize(tc.kind, tc.raw)
+		if err != nil {
+			continue
+		}
+		again, err := Normalize(tc.kind, v)
+		if err != nil || again != v {
+			t.Errorf("Normalize(%s, %q) = %q, then %q (%v)", tc.kind, tc.raw, v, again, err)
+		}
+	}
+}

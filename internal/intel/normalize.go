@@ -33,6 +33,21 @@ const MaxValueLen = 4096
 // Errors are fault.Invalid with a message id of the intel catalogue that
 // says what is wrong.
 func Normalize(k Kind, raw string) (string, error) {
+	v, err := normalizeOnce(k, raw)
+	// A few inputs settle only on a second pass (a URL whose path ends in
+	// a space before a fragment, nested defanging such as "[[.]]"): repeat
+	// until the value stops changing, so that Normalize is idempotent.
+	for i := 0; err == nil && i < 3; i++ {
+		w, err2 := normalizeOnce(k, v)
+		if err2 != nil || w == v {
+			break
+		}
+		v = w
+	}
+	return v, err
+}
+
+func normalizeOnce(k Kind, raw string) (string, error) {
 	s, err := prepare(raw)
 	if err != nil {
 		return "", err
