@@ -15,9 +15,16 @@
 // is reopened with a reason, no closing a high or critical incident without
 // a completed review, optimistic versions so that nobody overwrites
 // another's edit unseen. query.go lists and reads; clean.go cleans what
-// people write. Playbooks (playbook.go), regulatory clocks (clock.go),
-// observables (observable.go) and the evidence locker (evidence.go) live
-// here too.
+// people write.
+//
+// Also here: the playbook library for non-specialists (playbook*.go and the
+// embedded playbooks/*.yaml, in Japanese and English, with the "what to do
+// next" steps); the regulatory and SLA clocks (clock.go: PPC 速報 and 確報
+// counted in Asia/Tokyo days, GDPR 72 hours, acknowledge and contain SLAs,
+// reminders); observables (observable*.go: extraction from text and alert
+// fields, validation, defanged display; incidents sharing a kind and value
+// are linked); and the evidence locker (evidence*.go: content-addressed,
+// never modified, with a chain of custody, legal hold and retention).
 //
 // Every change is one transaction holding the change, its timeline entries
 // and its audit entry, so nothing is ever half-saved. Text people write is
