@@ -332,7 +332,7 @@ func newDetection(ctx context.Context, c config.Config, j *journal.Journal, aler
 		return nil, nil, err
 	}
 	logRules(log, cr)
-	o := detect.Options{Rules: cr.rules}
+	o := detect.Options{Rules: cr.rules, Catalog: cat}
 	if c.Detect.Indicators != "" {
 		live, err := loadIndicators(c.Detect.Indicators, log)
 		if err != nil {

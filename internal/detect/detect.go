@@ -70,6 +70,9 @@ type Options struct {
 	Baselines  *baseline.Engine
 	// IndicatorLevel is the level of indicator detections (default high).
 	IndicatorLevel string
+	// Catalog gives baseline titles and reasons in English; New loads the
+	// embedded one when nil.
+	Catalog *i18n.Catalog
 }
 
 // Detector runs Sigma rules, indicators and baselines over normalised
@@ -102,7 +105,10 @@ func New(o Options) *Detector {
 	}
 	d.onHit = d.hit
 	if d.base != nil {
-		d.cat, _ = i18n.Load()
+		d.cat = o.Catalog
+		if d.cat == nil {
+			d.cat, _ = i18n.Load()
+		}
 		d.baseTitle = map[string]string{}
 		for _, def := range d.base.Definitions() {
 			title := def.Title["en"]
