@@ -182,7 +182,8 @@ func TestCan(t *testing.T) {
 		}
 	}
 	for _, p := range Permissions() {
-		if Can(RoleReporter, p) != (p == PermSelf) {
+		// Reporters have their settings and the report form, nothing else.
+		if Can(RoleReporter, p) != (p == PermSelf || p == PermReportDesk) {
 			t.Errorf("reporter and %s: %v", p, Can(RoleReporter, p))
 		}
 	}
@@ -195,6 +196,12 @@ func TestCan(t *testing.T) {
 		if Can(r, PermRules) && !Can(r, PermAlerts) {
 			t.Errorf("%s may change rules without seeing alerts", r)
 		}
+	}
+	// Management follows incidents in summary; the people handling them
+	// read everything.
+	if Can(RoleViewer, PermIncidents) || !Can(RoleViewer, PermIncidentSummaries) || !Can(RoleAnalyst, PermIncidents) ||
+		Can(RoleResponder, PermPlaybooks) {
+		t.Error("incidents: viewers read summaries, analysts and responders work cases, admins edit playbooks")
 	}
 	if Can(RoleViewer, PermRules) || !Can(RoleAnalyst, PermRules) || !Can(RoleAdmin, PermRules) {
 		t.Error("rules.manage: analysts and admins tune detection, viewers do not")

@@ -72,8 +72,18 @@ const (
 	// PermRules: changing detection content — turning rules off and on,
 	// writing and deleting custom rules.
 	PermRules Permission = "rules.manage"
-	// PermIncidents: incident cases.
+	// PermIncidents: incident cases: reading them in full and working on
+	// them (tasks, evidence, reports, communication).
 	PermIncidents Permission = "incidents.view"
+	// PermIncidentSummaries: the incident list and each incident's summary
+	// (status, severity, clocks), without its evidence, timeline or
+	// observables: what management reads.
+	PermIncidentSummaries Permission = "incidents.summary"
+	// PermReportDesk: the employee report form (報告窓口) and one's own
+	// reports. Every role holds it: anyone may report.
+	PermReportDesk Permission = "reportdesk.submit"
+	// PermPlaybooks: copying and editing the incident playbooks.
+	PermPlaybooks Permission = "playbooks.manage"
 	// PermHunting: event search and threat hunting.
 	PermHunting Permission = "hunting.use"
 	// PermIntel: threat intelligence.
@@ -111,15 +121,20 @@ var grants = map[Permission][]Role{
 	// later role split narrow it in this one place.
 	PermRules:     {RoleAdmin, RoleResponder, RoleAnalyst},
 	PermIncidents: {RoleAdmin, RoleResponder, RoleAnalyst},
-	PermHunting:   {RoleAdmin, RoleResponder, RoleAnalyst},
-	PermIntel:     {RoleAdmin, RoleResponder, RoleAnalyst},
-	PermAssets:    {RoleAdmin, RoleResponder, RoleAnalyst},
-	PermVulns:     {RoleAdmin, RoleResponder, RoleAnalyst},
-	PermSettings:  {RoleAdmin},
-	PermUsers:     {RoleAdmin},
-	PermTokens:    {RoleAdmin},
-	PermAudit:     {RoleAdmin},
-	PermMetrics:   {RoleAdmin},
+	// Viewers are management: they follow incidents without the details
+	// that only the people handling them need.
+	PermIncidentSummaries: {RoleAdmin, RoleResponder, RoleAnalyst, RoleViewer},
+	PermReportDesk:        Roles,
+	PermPlaybooks:         {RoleAdmin},
+	PermHunting:           {RoleAdmin, RoleResponder, RoleAnalyst},
+	PermIntel:             {RoleAdmin, RoleResponder, RoleAnalyst},
+	PermAssets:            {RoleAdmin, RoleResponder, RoleAnalyst},
+	PermVulns:             {RoleAdmin, RoleResponder, RoleAnalyst},
+	PermSettings:          {RoleAdmin},
+	PermUsers:             {RoleAdmin},
+	PermTokens:            {RoleAdmin},
+	PermAudit:             {RoleAdmin},
+	PermMetrics:           {RoleAdmin},
 }
 
 // Can reports whether role r holds permission p. An unknown permission is

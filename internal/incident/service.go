@@ -19,6 +19,11 @@ import (
 // PostgreSQL. Reads of a missing row return NotFound; every method may
 // return Internal.
 type Store interface {
+	// Each area keeps its tables behind its own interface, in its own file.
+	ObservableStore // observable_store.go
+	PlaybookStore   // playbook_store.go
+	ReminderStore   // reminder.go
+
 	// Tx runs fn in a transaction that calls made with its ctx join; a
 	// transaction is serialised with every other.
 	Tx(ctx context.Context, fn func(ctx context.Context) error) error

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -26,6 +27,9 @@ type reqInfo struct {
 	principal *auth.Principal // nil until a session or token is accepted
 	secret    string          // the session secret, for sign-out
 	api       bool            // errors are JSON
+	// rawBody is the request body before the default bound, for routes
+	// that allow larger uploads.
+	rawBody io.ReadCloser
 }
 
 type infoKey struct{}
@@ -91,6 +95,9 @@ func (s *Server) chain(next http.Handler) http.Handler {
 		}()
 		sw.Header().Set("X-Request-Id", ri.id)
 		s.securityHeaders(sw.Header(), r)
+		// Every body is bounded; an upload route (Route.MaxBody) bounds
+		// the raw body again with its own limit in guard.
+		ri.rawBody = r.Body
 		r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBodyBytes)
 		h.ServeHTTP(sw, r)
 	})
@@ -195,6 +202,9 @@ func (s *Server) trusted(a netip.Addr) bool {
 func (s *Server) guard(rt Route, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := info(r)
+		if rt.MaxBody > 0 && ri.rawBody != nil {
+			r.Body = http.MaxBytesReader(w, ri.rawBody, rt.MaxBody)
+		}
 		switch rt.Access {
 		case Token:
 			ri.api = true

@@ -114,7 +114,7 @@ var navItems = []struct {
 	{NavItem{"dashboard", "/", "main"}, auth.PermDashboard},
 	{NavItem{"alerts", "/alerts", "main"}, auth.PermAlerts},
 	{NavItem{"rules", "/rules", "main"}, auth.PermAlerts},
-	{NavItem{"incidents", "/incidents", "main"}, auth.PermIncidents},
+	{NavItem{"incidents", "/incidents", "main"}, auth.PermIncidentSummaries},
 	{NavItem{"hunting", "/events", "main"}, auth.PermHunting},
 	{NavItem{"intel", "/intel", "main"}, auth.PermIntel},
 	{NavItem{"assets", "/assets", "main"}, auth.PermAssets},

@@ -34,6 +34,9 @@ type Route struct {
 	Pattern string // method and path, as http.ServeMux takes it
 	Access  Access
 	Perm    auth.Permission // for Session, Token and Scrape routes
+	// MaxBody bounds the request body; 0 means Options.MaxBodyBytes.
+	// Uploads (evidence, report attachments) set their own.
+	MaxBody int64
 }
 
 // register declares every route: one line each, with its rule.
@@ -75,7 +78,6 @@ func (s *Server) register() {
 	s.handle(Session, auth.PermRules, "GET /rules/{id}/edit", s.ruleEdit)
 	s.handle(Session, auth.PermRules, "POST /rules/{id}/edit", s.ruleEditPost)
 	s.handle(Session, auth.PermRules, "POST /rules/{id}/delete", s.ruleDelete)
-	s.handle(Session, auth.PermIncidents, "GET /incidents", s.section("incidents"))
 	s.handle(Session, auth.PermHunting, "GET /hunting", s.hunting)
 	s.handle(Session, auth.PermHunting, "GET /events", s.events)
 	s.handle(Session, auth.PermHunting, "GET /events/histogram", s.eventsHistogram)
@@ -86,6 +88,15 @@ func (s *Server) register() {
 	s.handle(Session, auth.PermVulns, "GET /vulnerabilities", s.section("vulnerabilities"))
 	s.handle(Session, auth.PermTraining, "GET /training", s.section("training"))
 	s.handle(Session, auth.PermReports, "GET /reports", s.section("reports"))
+
+	// Incidents, each area in its own file.
+	s.registerIncidents()     // incidents.go: list, new, overview, lifecycle
+	s.registerIncidentWork()  // incident_tasks.go: tasks, timeline, playbooks applied
+	s.registerEvidence()      // incident_evidence.go: the evidence locker
+	s.registerObservables()   // incident_observables.go: observables, alerts → incidents
+	s.registerComms()         // comms.go: contacts, communication log, report drafts
+	s.registerReportDesk()    // reportdesk.go: the employee report form and its queue
+	s.registerPlaybookAdmin() // playbooks.go: copying and editing playbooks
 
 	// Own settings.
 	s.handle(Session, auth.PermSelf, "GET /settings", s.settings)
@@ -128,7 +139,16 @@ func (s *Server) register() {
 
 // handle registers a route behind its guard and records its rule.
 func (s *Server) handle(a Access, p auth.Permission, pattern string, h http.HandlerFunc) {
-	rt := Route{Pattern: pattern, Access: a, Perm: p}
+	s.handleRoute(Route{Pattern: pattern, Access: a, Perm: p}, h)
+}
+
+// handleUpload registers a route whose body may be up to max bytes, for
+// uploads larger than the usual form.
+func (s *Server) handleUpload(a Access, p auth.Permission, pattern string, max int64, h http.HandlerFunc) {
+	s.handleRoute(Route{Pattern: pattern, Access: a, Perm: p, MaxBody: max}, h)
+}
+
+func (s *Server) handleRoute(rt Route, h http.HandlerFunc) {
 	s.routes = append(s.routes, rt)
-	s.mux.Handle(pattern, s.guard(rt, h))
+	s.mux.Handle(rt.Pattern, s.guard(rt, h))
 }

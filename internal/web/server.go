@@ -20,6 +20,7 @@ import (
 	"github.com/koban-csirt/koban/internal/audit"
 	"github.com/koban-csirt/koban/internal/auth"
 	"github.com/koban-csirt/koban/internal/i18n"
+	"github.com/koban-csirt/koban/internal/incident"
 	"github.com/koban-csirt/koban/internal/intake"
 	"github.com/koban-csirt/koban/internal/search"
 )
@@ -65,6 +66,16 @@ type Options struct {
 	// Rules is the detection rule set behind /rules; nil when koban runs
 	// without detection.
 	Rules RuleManager
+	// Incidents runs incident cases behind /incidents; nil when koban runs
+	// without them (the section then says what will be there).
+	Incidents *incident.Service
+	// Evidence is the evidence locker of the incidents.
+	Evidence *incident.Locker
+	// Tx runs fn in one transaction of the state store that every service
+	// call made with its ctx joins, for a change that spans services (an
+	// incident made from alerts, and the alerts' new state). Nil runs fn
+	// as it is.
+	Tx func(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Server is the web UI and API.
@@ -99,6 +110,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
+	}
+	if o.Tx == nil {
+		o.Tx = func(ctx context.Context, fn func(ctx context.Context) error) error { return fn(ctx) }
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -23,11 +24,18 @@ import (
 // its own cleanup.
 type Opener func(t *testing.T) *store.DB
 
-// cases lists every conformance case by name.
-var cases = []struct {
+// conformanceCase is one conformance case.
+type conformanceCase = struct {
 	name string
 	fn   func(t *testing.T, db *store.DB)
-}{
+}
+
+// groups are the conformance cases of every area, each in its own file.
+var groups = [][]conformanceCase{cases, alertCases, ruleSettingCases, evidenceCases, incidentCases,
+	observableCases, playbookCases, reminderCases, commsCases, deskCases}
+
+// cases lists every conformance case by name.
+var cases = []conformanceCase{
 	{"Migrations", testMigrations},
 	{"UserRoundTrip", testUserRoundTrip},
 	{"UserNameConflict", testUserNameConflict},
@@ -54,7 +62,7 @@ var cases = []struct {
 
 // Run runs every case against stores from open, each as a parallel subtest.
 func Run(t *testing.T, open Opener) {
-	for _, c := range append(append(append(append(cases, alertCases...), ruleSettingCases...), evidenceCases...), incidentCases...) {
+	for _, c := range slices.Concat(groups...) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.fn(t, open(t))
