@@ -21,6 +21,7 @@ var layers = map[string]int{
 	"internal/event": 0, "internal/shareddata": 0, "internal/fault": 0, "internal/audit": 0, "internal/i18n": 0, "internal/config": 0,
 	// L1 domain.
 	"internal/auth": 1, "internal/asset": 1, "internal/vuln": 1, "internal/intel": 1, "internal/incident": 1,
+	"internal/comms": 1, "internal/reportdesk": 1,
 	"internal/hunt": 1, "internal/report": 1, "internal/train": 1, "internal/respond": 1, "internal/stix": 1,
 	"internal/evtx": 1, "internal/sigma": 1, "internal/search": 1,
 	// L2 pipeline.
@@ -36,11 +37,13 @@ var layers = map[string]int{
 // domainMay lists the other domain packages each domain package may import
 // ("*": any). A domain package missing here imports no other.
 var domainMay = map[string][]string{
-	"internal/vuln":     {"internal/asset"},
-	"internal/intel":    {"internal/asset", "internal/stix"},
-	"internal/incident": {"internal/asset", "internal/vuln", "internal/intel"},
-	"internal/hunt":     {"*"},
-	"internal/report":   {"*"},
+	"internal/vuln":       {"internal/asset"},
+	"internal/intel":      {"internal/asset", "internal/stix"},
+	"internal/incident":   {"internal/asset", "internal/vuln", "internal/intel"},
+	"internal/comms":      {"internal/incident"},
+	"internal/reportdesk": {"internal/incident"},
+	"internal/hunt":       {"*"},
+	"internal/report":     {"*"},
 }
 
 // stages orders the pipeline: a stage may use types of earlier stages only.
