@@ -30,6 +30,35 @@ type Config struct {
 	Detect  Detect  `yaml:"detection"`
 	Alerts  Alerts  `yaml:"alerts"`
 	Notify  Notify  `yaml:"notify"`
+	// Incidents configures incident handling: the clocks, the evidence
+	// locker and the employee report desk.
+	Incidents Incidents `yaml:"incidents"`
+}
+
+// Incidents configures incident handling.
+type Incidents struct {
+	// PPCPreliminaryDays is the PPC preliminary report's (速報) period in
+	// days after the day of awareness; the PPC guidance says about 3 to 5.
+	PPCPreliminaryDays int `yaml:"ppc_preliminary_days" help:"days after awareness for the PPC preliminary report (速報), 3 to 5"`
+	// SLA overrides the internal targets per severity. YAML only.
+	SLA []IncidentSLA `yaml:"sla"`
+	// EvidenceMaxBytes bounds one evidence upload.
+	EvidenceMaxBytes int64 `yaml:"evidence_max_bytes" help:"largest evidence file accepted, in bytes"`
+	// EvidenceRetention is how long evidence is kept by default.
+	EvidenceRetention Duration `yaml:"evidence_retention" help:"how long evidence is kept after upload unless changed (such as 43800h for five years)"`
+	// AnonymousReports lets people report without signing in, at
+	// /report/anonymous, rate-limited per address.
+	AnonymousReports bool `yaml:"anonymous_reports" help:"let anyone report an incident without signing in (rate-limited)"`
+	// Reminders e-mails assignees before and at each clock's deadline,
+	// through notify.smtp.
+	Reminders bool `yaml:"reminders" help:"e-mail reminders before and at incident deadlines (needs notify.smtp)"`
+}
+
+// IncidentSLA is the internal target of one severity.
+type IncidentSLA struct {
+	Severity    string   `yaml:"severity"`
+	Acknowledge Duration `yaml:"acknowledge"`
+	Contain     Duration `yaml:"contain"`
 }
 
 // Alerts configures how detections become alerts.
@@ -233,5 +262,7 @@ func Default() Config {
 		Events:  Events{MaxAge: Duration(90 * 24 * time.Hour), MaxBytes: 50 << 30, MemoryBytes: 1 << 30},
 		Detect:  Detect{OwnRules: true, Statuses: []string{"stable", "test", "experimental"}, MinLevel: "low"},
 		Alerts:  Alerts{GroupWindow: Duration(time.Hour), MaxEvents: 100},
+		Incidents: Incidents{PPCPreliminaryDays: 3, EvidenceMaxBytes: 1 << 30,
+			EvidenceRetention: Duration(5 * 365 * 24 * time.Hour), Reminders: true},
 	}
 }

@@ -65,6 +65,8 @@ func TestFullFile(t *testing.T) {
 	want.SignIn = SignIn{MaxFailuresPerUser: 3, MaxFailuresPerIP: 50, Window: Duration(10 * time.Minute), Lockout: Duration(2 * time.Minute), MaxLockout: Duration(time.Hour)}
 	want.HTTP = HTTP{MaxBodyBytes: 2 << 20, TrustedProxies: []string{"10.0.0.0/8", "192.0.2.10"}, ShutdownGrace: Duration(5 * time.Second)}
 	want.Metrics.Token = "scrape-me"
+	want.Incidents = Incidents{PPCPreliminaryDays: 5, EvidenceMaxBytes: 100 << 20, EvidenceRetention: Duration(87600 * time.Hour),
+		AnonymousReports: true, SLA: []IncidentSLA{{Severity: "critical", Acknowledge: Duration(30 * time.Minute), Contain: Duration(4 * time.Hour)}}}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Load(full.good.yaml) mismatch (-want +got):\n%s", diff)
 	}

@@ -213,6 +213,32 @@ func (c Config) validateIntake(add func(string, ...any)) {
 	if c.Alerts.GroupWindow.D() < time.Minute || c.Alerts.GroupWindow.D() > 30*24*time.Hour {
 		add("alerts.group_window: %s is not between 1 minute and 30 days", c.Alerts.GroupWindow)
 	}
+	if d := c.Incidents.PPCPreliminaryDays; d < 3 || d > 5 {
+		add("incidents.ppc_preliminary_days: %d is not between 3 and 5 (the PPC guidance: about 3 to 5 days)", d)
+	}
+	if m := c.Incidents.EvidenceMaxBytes; m < 1<<20 || m > 1<<40 {
+		add("incidents.evidence_max_bytes: %d is not between 1 MiB (1048576) and 1 TiB", m)
+	}
+	if r := c.Incidents.EvidenceRetention.D(); r < 24*time.Hour {
+		add("incidents.evidence_retention: %s is shorter than one day", c.Incidents.EvidenceRetention)
+	}
+	seenSLA := map[string]bool{}
+	for i, s := range c.Incidents.SLA {
+		switch s.Severity {
+		case "low", "medium", "high", "critical":
+		default:
+			add("incidents.sla[%d].severity: %q must be low, medium, high or critical", i, s.Severity)
+		}
+		if seenSLA[s.Severity] {
+			add("incidents.sla[%d].severity: %q is given twice", i, s.Severity)
+		}
+		seenSLA[s.Severity] = true
+		if s.Acknowledge.D() <= 0 || s.Contain.D() <= 0 {
+			add("incidents.sla[%d]: acknowledge and contain must both be positive", i)
+		} else if s.Contain.D() < s.Acknowledge.D() {
+			add("incidents.sla[%d]: contain (%s) is sooner than acknowledge (%s)", i, s.Contain, s.Acknowledge)
+		}
+	}
 	if c.Alerts.MaxEvents < 1 || c.Alerts.MaxEvents > 10000 {
 		add("alerts.max_events: %d is not between 1 and 10000", c.Alerts.MaxEvents)
 	}
