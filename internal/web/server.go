@@ -71,6 +71,9 @@ type Options struct {
 	Incidents *incident.Service
 	// Evidence is the evidence locker of the incidents.
 	Evidence *incident.Locker
+	// ClockPolicy sets the incidents' deadline clocks (PPC period, service
+	// levels); the zero value is incident.DefaultPolicy().
+	ClockPolicy incident.Policy
 	// Tx runs fn in one transaction of the state store that every service
 	// call made with its ctx joins, for a change that spans services (an
 	// incident made from alerts, and the alerts' new state). Nil runs fn
