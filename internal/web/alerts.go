@@ -414,19 +414,35 @@ type NavCount struct {
 }
 
 // navCounts are the numbers beside the navigation entries of p: the new
-// alerts beside Alerts. A failure to count is logged and shows nothing.
+// alerts beside Alerts, the overdue incident tasks beside Incidents. A
+// failure to count is logged and shows nothing.
 func (s *Server) navCounts(r *http.Request, p *Page) map[string]NavCount {
-	if s.opts.Alerts == nil || !slices.ContainsFunc(p.Nav, func(it NavItem) bool { return it.Key == "alerts" }) {
+	counts := map[string]NavCount{}
+	if s.opts.Alerts != nil && slices.ContainsFunc(p.Nav, func(it NavItem) bool { return it.Key == "alerts" }) {
+		if cs, err := s.opts.Alerts.Counts(r.Context(), ""); err != nil {
+			s.log.WarnContext(r.Context(), "count new alerts", "error", err, "request_id", info(r).id)
+		} else if n := cs.State(alert.StateNew); n > 0 {
+			counts["alerts"] = NavCount{N: n, Label: p.T("alerts.nav_new", "count", n)}
+		}
+	}
+	// Overdue tasks show beside Incidents on every page, for those who
+	// work on incidents.
+	if pr := principal(r); s.opts.Incidents != nil && pr != nil && pr.Can(auth.PermIncidents) {
+		due, err := s.opts.Incidents.OverdueTasks(r.Context(), incidentActor(r), tenantOf(r), navOverdueMax)
+		if err != nil {
+			s.log.WarnContext(r.Context(), "count overdue tasks", "error", err, "request_id", info(r).id)
+		} else if n := len(due); n > 0 {
+			counts["incidents"] = NavCount{N: n, Label: p.T("incidents.nav_overdue", "count", n)}
+		}
+	}
+	if len(counts) == 0 {
 		return nil
 	}
-	cs, err := s.opts.Alerts.Counts(r.Context(), "")
-	if err != nil {
-		s.log.WarnContext(r.Context(), "count new alerts", "error", err, "request_id", info(r).id)
-		return nil
-	}
-	n := cs.State(alert.StateNew)
-	return map[string]NavCount{"alerts": {N: n, Label: p.T("alerts.nav_new", "count", n)}}
+	return counts
 }
+
+// navOverdueMax bounds the overdue tasks counted for the navigation.
+const navOverdueMax = 99
 
 // AlertLevel names an alert level in the viewer's language.
 func (p *Page) AlertLevel(l alert.Level) string {
