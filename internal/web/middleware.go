@@ -198,12 +198,27 @@ func (s *Server) trusted(a netip.Addr) bool {
 	return false
 }
 
+// uploadDeadline is when an upload of at most max bytes must have been
+// read: ten minutes, plus a second per megabyte above 600 MB. The deadline
+// is on the wall clock, as the connection's is.
+func (s *Server) uploadDeadline(max int64) time.Time {
+	d := 10 * time.Minute
+	if extra := time.Duration(max>>20-600) * time.Second; extra > 0 {
+		d += extra
+	}
+	return time.Now().Add(d)
+}
+
 // guard checks who may use route rt before h runs.
 func (s *Server) guard(rt Route, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := info(r)
 		if rt.MaxBody > 0 && ri.rawBody != nil {
 			r.Body = http.MaxBytesReader(w, ri.rawBody, rt.MaxBody)
+			// A large upload over a slow line takes longer than the
+			// server's read timeout allows a form: give it time in
+			// proportion to its limit (at least 1 MB/s).
+			_ = http.NewResponseController(w).SetReadDeadline(s.uploadDeadline(rt.MaxBody))
 		}
 		switch rt.Access {
 		case Token:
