@@ -24,7 +24,7 @@ var playbookCases = []conformanceCase{
 // mangle: Japanese, markup, quotes, tabs, a trailing newline.
 func customPlaybook(id string) incident.CustomPlaybook {
 	return incident.CustomPlaybook{ID: id,
-		Source: "# 写し <script>alert('x')</script>\nid: " + id + "\ntitle:\n  en: \"Ransomware \\\"ours\\\"\"\n  ja:\tランサムウェア 100% _対応_\n",
+		Source:     "# 写し <script>alert('x')</script>\nid: " + id + "\ntitle:\n  en: \"Ransomware \\\"ours\\\"\"\n  ja:\tランサムウェア 100% _対応_\n",
 		CopiedFrom: "ransomware", Version: 1, CreatedByID: 7, CreatedBy: "山田 花子", CreatedAt: t0,
 		UpdatedByID: 7, UpdatedBy: "山田 花子", UpdatedAt: t0}
 }
