@@ -44,7 +44,9 @@ func TestDueReminders(t *testing.T) {
 		{name: "acknowledge a minute later still", now: "2026-11-22 08:46:00", want: []string{"sla_acknowledge@15m0s"}},
 		{name: "acknowledge at the deadline", now: "2026-11-22 09:00:00", want: []string{"sla_acknowledge@0s"}},
 		{name: "acknowledged: none", now: "2026-11-22 09:00:00",
-			edit: func(i *incident.Incident) { i.Phase, i.AcknowledgedAt = incident.PhaseAnalysis, at("2026-11-22 08:50:00") }},
+			edit: func(i *incident.Incident) {
+				i.Phase, i.AcknowledgedAt = incident.PhaseAnalysis, at("2026-11-22 08:50:00")
+			}},
 		// Containment: 24 h from 08:00; the 24 h lead falls on the start,
 		// so the first reminder is 2 h before.
 		{name: "contain 2 h before", now: "2026-11-23 06:00:00",
