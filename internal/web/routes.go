@@ -93,6 +93,7 @@ func (s *Server) register() {
 	s.registerIncidents()     // incidents.go: list, new, overview, lifecycle
 	s.registerIncidentWork()  // incident_tasks.go: tasks, timeline, playbooks applied
 	s.registerEvidence()      // incident_evidence.go: the evidence locker
+	s.registerReview()        // incident_review.go: post-incident review, prevention actions
 	s.registerObservables()   // incident_observables.go: observables, alerts → incidents
 	s.registerComms()         // comms.go: contacts, communication log, report drafts
 	s.registerReportDesk()    // reportdesk.go: the employee report form and its queue
