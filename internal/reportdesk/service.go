@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/koban-csirt/koban/internal/audit"
@@ -176,6 +177,21 @@ func (s *Service) MaxAttachmentSize() int64 { return s.maxSize }
 // MaxAttachments returns how many files one report may carry.
 func (s *Service) MaxAttachments() int { return s.maxFiles }
 
+// SizeText writes a size in bytes for people: "25 MB", "512 KB",
+// "300 bytes" (binary units, as file managers show them).
+func SizeText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		if n%(1<<20) == 0 {
+			return strconv.FormatInt(n>>20, 10) + " MB"
+		}
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB"
+	case n >= 1<<10:
+		return strconv.FormatInt((n+(1<<10)-1)>>10, 10) + " KB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
 // Receipt is what a submitted report gives back.
 type Receipt struct {
 	Report Report
@@ -217,10 +233,13 @@ func (s *Service) Stage(ctx context.Context, name string, r io.Reader) (Attachme
 	d, size, err := s.blobs.Put(ctx, r, s.maxSize)
 	switch {
 	case fault.Is(err, fault.TooLarge):
-		return Attachment{}, fault.Wrap(fault.TooLarge, err, "reportdesk.file_too_large", "name", incident.CleanName(name),
-			"max", s.maxSize)
+		f := fault.InvalidField("attachment", "reportdesk.file_too_large", "name", incident.CleanName(name), "max", SizeText(s.maxSize))
+		f.Kind, f.Err = fault.TooLarge, err
+		return Attachment{}, f
 	case fault.Is(err, fault.Invalid):
-		return Attachment{}, fault.Wrap(fault.Invalid, err, "reportdesk.file_empty", "name", incident.CleanName(name))
+		f := fault.InvalidField("attachment", "reportdesk.file_empty", "name", incident.CleanName(name))
+		f.Err = err
+		return Attachment{}, f
 	case err != nil:
 		return Attachment{}, fmt.Errorf("reportdesk: stage %q: %w", incident.CleanName(name), err)
 	}

@@ -518,3 +518,12 @@ func TestKindIncidentType(t *testing.T) {
 		t.Error("Kinds or Valid wrong")
 	}
 }
+
+func TestSizeText(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 bytes", 300: "300 bytes", 1024: "1 KB", 1025: "2 KB", 25 << 20: "25 MB",
+		3<<20 + 1<<19: "3.5 MB"} {
+		if got := reportdesk.SizeText(n); got != want {
+			t.Errorf("SizeText(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

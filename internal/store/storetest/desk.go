@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -106,10 +107,10 @@ func testDeskReportNumbers(t *testing.T, db *store.DB) {
 		if _, err := db.NextDeskReportNumber(ctx, "", 2026); err != nil {
 			return err
 		}
-		return fault.New(fault.Invalid, "test.rollback")
+		return errBoom
 	})
-	if !fault.Is(err, fault.Invalid) {
-		t.Fatalf("Tx: %v", err)
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("Tx: got %v, want errBoom", err)
 	}
 	if n, err := db.NextDeskReportNumber(ctx, "", 2026); err != nil || n != 4 {
 		t.Errorf("NextDeskReportNumber after rollback = %d, %v; want 4", n, err)
@@ -249,10 +250,10 @@ func testDeskReportRollback(t *testing.T, db *store.DB) {
 		if _, err := db.CreateDeskReport(ctx, deskReport("RPT-2026-0001", 7, 'a')); err != nil {
 			return err
 		}
-		return fault.New(fault.Invalid, "test.rollback")
+		return errBoom
 	})
-	if !fault.Is(err, fault.Invalid) {
-		t.Fatalf("Tx: %v", err)
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("Tx: got %v, want errBoom", err)
 	}
 	if _, err := db.DeskReportByRef(ctx, "", "RPT-2026-0001"); !fault.Is(err, fault.NotFound) {
 		t.Errorf("report after rollback: got %v, want NotFound", err)
