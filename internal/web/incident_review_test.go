@@ -441,3 +441,44 @@ func TestReviewMessagesExist(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPreventionForm: the action form's owner and due date never panic;
+// what is accepted reads back as typed.
+func FuzzPreventionForm(f *testing.F) {
+	for _, s := range [][2]string{{"user:12", "2026-12-01"}, {"role:it_admin", ""}, {"", "2028-02-29"},
+		{"user:-1", "2026-02-30"}, {"user:99999999999999999999", "0000-01-01"}, {"x", "31/12/2026"}, {"role:", "2026-1-1"}} {
+		f.Add(s[0], s[1])
+	}
+	loc, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		f.Fatal(err)
+	}
+	p := &Page{loc: loc}
+	f.Fuzz(func(t *testing.T, owner, due string) {
+		r := &http.Request{PostForm: url.Values{"owner": {owner}, "due": {due}, "title": {"t"}}}
+		var form preventionForm
+		in, err := readPreventionForm(r, p, &form)
+		if form.Owner != owner {
+			t.Fatalf("typed owner %q kept as %q", owner, form.Owner)
+		}
+		if err != nil {
+			if fault.KindOf(err) != fault.Invalid {
+				t.Fatalf("owner %q due %q: %v, want Invalid", owner, due, err)
+			}
+			return
+		}
+		switch {
+		case owner == "" && (in.OwnerID != 0 || in.OwnerRole != ""):
+			t.Errorf("no owner read as %d %q", in.OwnerID, in.OwnerRole)
+		case strings.HasPrefix(owner, "user:"):
+			if id, _ := strconv.ParseInt(owner[len("user:"):], 10, 64); id <= 0 || in.OwnerID != id {
+				t.Errorf("owner %q read as user %d", owner, in.OwnerID)
+			}
+		case strings.HasPrefix(owner, "role:") && "role:"+in.OwnerRole != owner:
+			t.Errorf("owner %q read as role %q", owner, in.OwnerRole)
+		}
+		if got := reviewDueDate(p, in.Due); got != strings.TrimSpace(due) {
+			t.Errorf("due %q read back as %q", due, got)
+		}
+	})
+}
