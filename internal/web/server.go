@@ -22,6 +22,7 @@ import (
 	"github.com/koban-csirt/koban/internal/i18n"
 	"github.com/koban-csirt/koban/internal/incident"
 	"github.com/koban-csirt/koban/internal/intake"
+	"github.com/koban-csirt/koban/internal/reportdesk"
 	"github.com/koban-csirt/koban/internal/search"
 )
 
@@ -71,6 +72,10 @@ type Options struct {
 	Incidents *incident.Service
 	// Evidence is the evidence locker of the incidents.
 	Evidence *incident.Locker
+	// ReportDesk is the employee report desk behind /report and the
+	// triage queue; nil when koban runs without it (its pages say so). It
+	// says whether anonymous reports are taken.
+	ReportDesk *reportdesk.Service
 	// ClockPolicy sets the incidents' deadline clocks (PPC period, service
 	// levels); the zero value is incident.DefaultPolicy().
 	ClockPolicy incident.Policy
