@@ -19,6 +19,7 @@ import (
 	"github.com/koban-csirt/koban/internal/alert"
 	"github.com/koban-csirt/koban/internal/audit"
 	"github.com/koban-csirt/koban/internal/auth"
+	"github.com/koban-csirt/koban/internal/comms"
 	"github.com/koban-csirt/koban/internal/i18n"
 	"github.com/koban-csirt/koban/internal/incident"
 	"github.com/koban-csirt/koban/internal/intake"
@@ -72,6 +73,9 @@ type Options struct {
 	Incidents *incident.Service
 	// Evidence is the evidence locker of the incidents.
 	Evidence *incident.Locker
+	// Comms runs contacts, incidents' communication logs and report
+	// drafts behind /contacts and the comms and reports tabs; nil when off.
+	Comms *comms.Service
 	// ReportDesk is the employee report desk behind /report and the
 	// triage queue; nil when koban runs without it (its pages say so). It
 	// says whether anonymous reports are taken.
