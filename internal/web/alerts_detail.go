@@ -69,6 +69,9 @@ type alertPage struct {
 	ContextShown bool
 	Context      []contextEvent
 	ContextNote  string // why Context is incomplete or missing, translated
+	// Incidents: those the alert is in, and the way to open or extend one
+	// (incident_fromalerts.go).
+	Incidents alertIncidentsView
 }
 
 // alertView is an alert as its page shows it. Texts have been through
@@ -162,6 +165,7 @@ func (s *Server) alertPageData(r *http.Request, id int64) (*alertPage, error) {
 		}
 	}
 	s.alertContext(r, d, a)
+	d.Incidents = s.alertIncidents(r, a.Alert)
 	return d, nil
 }
 
