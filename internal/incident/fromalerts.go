@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/koban-csirt/koban/internal/fault"
 )
@@ -63,14 +64,14 @@ func SuggestTitle(alerts []AlertInput) string {
 	if len(alerts) == 0 {
 		return ""
 	}
-	t := cleanLine(alerts[0].Title, maxTitleLen-16)
+	suffix := ""
 	if h := cleanLine(alerts[0].Host, 64); h != "" {
-		t += " (" + h + ")"
+		suffix = " (" + h + ")"
 	}
 	if n := len(alerts) - 1; n > 0 {
-		t += " +" + strconv.Itoa(n)
+		suffix += " +" + strconv.Itoa(n)
 	}
-	return t
+	return cleanLine(alerts[0].Title, maxTitleLen-utf8.RuneCountInString(suffix)) + suffix
 }
 
 // typeByTechnique guesses an incident type from ATT&CK techniques, the

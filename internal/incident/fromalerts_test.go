@@ -5,8 +5,10 @@ package incident_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -107,6 +109,13 @@ func TestFromAlertsSuggest(t *testing.T) {
 	}
 	if inc.Title != "Shadow copies deleted (FILESRV01) +1" || inc.Type != incident.TypeRansomware {
 		t.Errorf("CreateFromAlerts(empty draft): title %q type %s, want the suggestions", inc.Title, inc.Type)
+	}
+	long := twoAlerts()
+	long[0].Title = strings.Repeat("長い", 150)
+	if inc, err := e.svc.CreateFromAlerts(ctx, e.a, incident.Draft{}, long); err != nil {
+		t.Errorf("CreateFromAlerts(300-character alert title): %v", err)
+	} else if n := utf8.RuneCountInString(inc.Title); n != 200 || !strings.HasSuffix(inc.Title, " (FILESRV01) +1") {
+		t.Errorf("CreateFromAlerts(300-character alert title): title %q (%d characters), want 200 ending with host and count", inc.Title, n)
 	}
 	for _, c := range []struct {
 		techniques []string
