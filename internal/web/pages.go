@@ -23,11 +23,11 @@ type dashboardPage struct {
 }
 
 // home is the dashboard for those who may see it; reporters, who may not,
-// land on their settings until the report form exists.
+// land on the report form.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	if !p.Can(auth.PermDashboard) {
-		http.Redirect(w, r, "/settings", http.StatusSeeOther)
+		http.Redirect(w, r, "/report", http.StatusSeeOther)
 		return
 	}
 	d := dashboardPage{Page: s.page(r, "dashboard", "nav.dashboard"), StoreKind: s.opts.StoreKind}

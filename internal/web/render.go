@@ -121,6 +121,7 @@ var navItems = []struct {
 	{NavItem{"vulnerabilities", "/vulnerabilities", "main"}, auth.PermVulns},
 	{NavItem{"training", "/training", "main"}, auth.PermTraining},
 	{NavItem{"reports", "/reports", "main"}, auth.PermReports},
+	{NavItem{"report", "/report", "main"}, auth.PermReportDesk},
 	{NavItem{"sources", "/sources", "admin"}, auth.PermHunting},
 	{NavItem{"settings", "/settings", "admin"}, auth.PermSelf},
 	{NavItem{"users", "/admin/users", "admin"}, auth.PermUsers},
