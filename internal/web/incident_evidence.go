@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -219,42 +220,48 @@ func (s *Server) receiveEvidence(r *http.Request, l *incident.Locker, d incident
 	if err != nil {
 		return incident.Evidence{}, fault.Wrap(fault.Invalid, err, "incidents.evidence.not_multipart")
 	}
+	part, err := readUploadFields(mr, f)
+	if err != nil {
+		return incident.Evidence{}, err
+	}
+	meta, err := f.meta(s.page(r, "", "").loc)
+	if err != nil {
+		return incident.Evidence{}, err
+	}
+	meta.Name = part.FileName()
+	// Anything after the file is not read: the form has nothing there.
+	return l.AddEvidence(r.Context(), incidentActor(r), d.ID, meta, part)
+}
+
+// readUploadFields reads the parts before the file into f and returns the
+// file's part, unread. Errors are faults: Invalid for a malformed body, a
+// field too long or not text, too many parts or no file; TooLarge when the
+// body passes its limit.
+func readUploadFields(mr *multipart.Reader, f *uploadForm) (*multipart.Part, error) {
 	for n := 0; ; n++ {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return incident.Evidence{}, fault.InvalidField("file", "incidents.evidence.file_missing")
+			return nil, fault.InvalidField("file", "incidents.evidence.file_missing")
 		}
 		if err != nil {
-			if c := classify(err); fault.KindOf(c) == fault.TooLarge {
-				return incident.Evidence{}, c
-			}
-			return incident.Evidence{}, fault.Wrap(fault.Invalid, err, "error.malformed")
+			return nil, uploadReadFault(err)
 		}
 		if n >= uploadParts {
-			return incident.Evidence{}, fault.New(fault.Invalid, "incidents.evidence.too_many_parts")
+			return nil, fault.New(fault.Invalid, "incidents.evidence.too_many_parts")
 		}
 		name := part.FormName()
 		if name == "file" {
 			if part.FileName() == "" {
-				return incident.Evidence{}, fault.InvalidField("file", "incidents.evidence.file_missing")
+				return nil, fault.InvalidField("file", "incidents.evidence.file_missing")
 			}
-			meta, err := f.meta(s.page(r, "", "").loc)
-			if err != nil {
-				return incident.Evidence{}, err
-			}
-			meta.Name = part.FileName()
-			// Anything after the file is not read: the form has nothing there.
-			return l.AddEvidence(r.Context(), incidentActor(r), d.ID, meta, part)
+			return part, nil
 		}
 		b, err := io.ReadAll(io.LimitReader(part, uploadFieldMax+1))
 		if err != nil {
-			if c := classify(err); fault.KindOf(c) == fault.TooLarge {
-				return incident.Evidence{}, c
-			}
-			return incident.Evidence{}, fault.Wrap(fault.Invalid, err, "error.malformed")
+			return nil, uploadReadFault(err)
 		}
 		if len(b) > uploadFieldMax || !utf8.Valid(b) {
-			return incident.Evidence{}, fault.InvalidField(safeLine(name, 40), "incidents.evidence.field_invalid")
+			return nil, fault.InvalidField(safeLine(name, 40), "incidents.evidence.field_invalid")
 		}
 		switch v := string(b); name {
 		case "description":
@@ -267,6 +274,15 @@ func (s *Server) receiveEvidence(r *http.Request, l *incident.Locker, d incident
 			f.CollectedAt = strings.TrimSpace(v)
 		}
 	}
+}
+
+// uploadReadFault turns an error reading the body into a fault: TooLarge
+// past the body limit, Invalid otherwise.
+func uploadReadFault(err error) error {
+	if c := classify(err); fault.KindOf(c) == fault.TooLarge {
+		return c
+	}
+	return fault.Wrap(fault.Invalid, err, "error.malformed")
 }
 
 // meta turns the typed fields into the locker's metadata; times are in

@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/koban-csirt/koban/internal/fault"
 	"github.com/koban-csirt/koban/internal/incident"
 )
 
@@ -271,6 +272,60 @@ func FuzzAttachment(f *testing.F) {
 			if c < 0x20 || c >= 0x7f {
 				t.Fatalf("attachment(%q) = %q: holds byte %#x", name, h, c)
 			}
+		}
+	})
+}
+
+// FuzzReadUploadFields feeds arbitrary multipart bodies to the reading of
+// the upload form: it never panics, fails only with a fault a person can
+// read, and hands over a file part only when it has a file name.
+func FuzzReadUploadFields(f *testing.F) {
+	seed := func(parts ...[2]string) []byte {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		_ = mw.SetBoundary("fuzzboundary")
+		for _, p := range parts {
+			if p[0] == "file" {
+				fw, _ := mw.CreateFormFile("file", "メール.eml")
+				_, _ = fw.Write([]byte(p[1]))
+				continue
+			}
+			_ = mw.WriteField(p[0], p[1])
+		}
+		_ = mw.Close()
+		return buf.Bytes()
+	}
+	f.Add(seed([2]string{"description", "d"}, [2]string{"collected_at", "2026-11-22T09:00"}, [2]string{"file", "Subject: x\r\n\r\nbody"}))
+	f.Add(seed([2]string{"file", ""}))
+	f.Add(seed([2]string{"collected_by", "\xff\xfe"}, [2]string{"file", "x"}))
+	f.Add(seed([2]string{"description", "only"}))
+	f.Add([]byte("--fuzzboundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"../../etc/passwd\"\r\n\r\nroot:x\r\n--fuzzboundary--\r\n"))
+	f.Add([]byte("--fuzzboundary\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''%E2%80%AEgpj.exe\r\n\r\nMZ\r\n--fuzzboundary--\r\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var form uploadForm
+		part, err := readUploadFields(multipart.NewReader(bytes.NewReader(body), "fuzzboundary"), &form)
+		if err != nil {
+			if k := fault.KindOf(err); k != fault.Invalid && k != fault.TooLarge {
+				t.Fatalf("body %q: error of kind %s: %v", body, k, err)
+			}
+			if part != nil {
+				t.Fatalf("body %q: a part with the error %v", body, err)
+			}
+			return
+		}
+		if part == nil || part.FormName() != "file" || part.FileName() == "" {
+			t.Fatalf("body %q: handed over part %+v", body, part)
+		}
+		for _, v := range []string{form.Description, form.CollectedFrom, form.CollectedBy, form.CollectedAt} {
+			if !utf8.ValidString(v) || len(v) > uploadFieldMax {
+				t.Fatalf("body %q: field %q kept", body, v)
+			}
+		}
+		// The name the locker will keep and offer back as a download.
+		if name := incident.CleanName(part.FileName()); name == "" || strings.ContainsAny(name, "/\\") {
+			t.Fatalf("body %q: file name %q cleaned to %q", body, part.FileName(), name)
+		} else if _, params, err := mime.ParseMediaType(attachment(name)); err != nil || params["filename"] != name {
+			t.Fatalf("file name %q: download header %q does not give it back", name, attachment(name))
 		}
 	})
 }
