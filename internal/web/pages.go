@@ -20,6 +20,9 @@ type dashboardPage struct {
 	*Page
 	Sections  []sectionInfo
 	StoreKind string
+	// Incidents is the card of open incidents and their next deadlines;
+	// nil when the reader may not see incidents.
+	Incidents *incDashboard
 }
 
 // home is the dashboard for those who may see it; reporters, who may not,
@@ -31,6 +34,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := dashboardPage{Page: s.page(r, "dashboard", "nav.dashboard"), StoreKind: s.opts.StoreKind}
+	d.Incidents = s.incidentsDashboard(r, d.Page)
 	for _, it := range d.Nav {
 		if it.Group == "main" && it.Key != "dashboard" {
 			d.Sections = append(d.Sections, sectionInfo{Key: it.Key, Href: it.Href})
