@@ -14,6 +14,7 @@ import (
 
 	"github.com/koban-csirt/koban/internal/fault"
 	"github.com/koban-csirt/koban/internal/incident"
+	"github.com/koban-csirt/koban/internal/store/storetest"
 )
 
 // twoAlerts are two alerts of a ransomware outbreak, the second seen first.
@@ -196,5 +197,30 @@ func TestFromAlertsRelatedAcrossIncidents(t *testing.T) {
 	rel, err := e.svc.RelatedIncidents(ctx, e.a, b.ID)
 	if err != nil || len(rel) != 1 || rel[0].Incident.ID != a.ID || len(rel[0].Shared) < 2 {
 		t.Errorf("RelatedIncidents(B) = %+v, %v; want A sharing the host, user and more", rel, err)
+	}
+}
+
+// TestFromAlertsPostgres: a refused merge (an alert taken already) leaves
+// the PostgreSQL transaction usable for the next call, and related
+// incidents are found there too.
+func TestFromAlertsPostgres(t *testing.T) {
+	t.Parallel()
+	e := newIncEnvOn(t, storetest.OpenPostgres(t), nil)
+	ctx := context.Background()
+	alerts := twoAlerts()
+	a, err := e.svc.CreateFromAlerts(ctx, e.a, incDraft("A"), alerts[:1])
+	if err != nil {
+		t.Fatalf("CreateFromAlerts: %v", err)
+	}
+	_, err = e.svc.AddAlerts(ctx, e.a, incident.Ref{ID: a.ID}, alerts)
+	wantFault(t, "AddAlerts(taken)", err, fault.Conflict, "incidentobs.alert_taken")
+	later := alerts[0]
+	later.ID = 31
+	b, err := e.svc.CreateFromAlerts(ctx, e.a, incDraft("B"), []incident.AlertInput{later})
+	if err != nil {
+		t.Fatalf("CreateFromAlerts(B): %v", err)
+	}
+	if rel, err := e.svc.RelatedIncidents(ctx, e.a, b.ID); err != nil || len(rel) != 1 || rel[0].Incident.ID != a.ID {
+		t.Errorf("RelatedIncidents(B) = %+v, %v; want A", rel, err)
 	}
 }
