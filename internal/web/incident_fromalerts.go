@@ -194,7 +194,9 @@ type alertFailed struct {
 	err error
 }
 
-func (e *alertFailed) Error() string { return "alert " + strconv.FormatInt(e.id, 10) + ": " + e.err.Error() }
+func (e *alertFailed) Error() string {
+	return "alert " + strconv.FormatInt(e.id, 10) + ": " + e.err.Error()
+}
 func (e *alertFailed) Unwrap() error { return e.err }
 
 // takeAlerts runs change (which makes or extends the incident and returns
