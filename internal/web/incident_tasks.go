@@ -583,7 +583,7 @@ func previewOf(p *Page, pb *incident.Playbook, d incident.Detail, answer func(st
 		case !t.Due.IsZero():
 			v.Due = p.Time(t.Due)
 		case t.DueFrom == incident.DueFromPhase:
-			v.Due = p.T("incidents.tasks.due_after_phase", "after", t.DueAfter.String())
+			v.Due = p.T("incidents.tasks.due_after_phase", "after", durationText(p, t.DueAfter))
 		}
 		for _, c := range t.Checklist {
 			v.Checklist = append(v.Checklist, tx(c))
@@ -753,4 +753,23 @@ func (s *Server) applyPlaybook(r *http.Request, d incident.Detail, pb *incident.
 		_, err := s.opts.Incidents.Update(ctx, a, incident.Ref{ID: d.ID, Version: formVersion(r)}, in)
 		return err
 	})
+}
+
+// durationText writes a playbook's due period in whole days, hours and
+// minutes: "1 day 12 hours".
+func durationText(p *Page, d time.Duration) string {
+	var parts []string
+	for _, u := range []struct {
+		id   string
+		size time.Duration
+	}{{"events.unit.days", 24 * time.Hour}, {"events.unit.hours", time.Hour}, {"events.unit.minutes", time.Minute}} {
+		if n := int(d / u.size); n > 0 {
+			parts = append(parts, p.T(u.id, "count", n))
+			d -= time.Duration(n) * u.size
+		}
+	}
+	if len(parts) == 0 {
+		return p.T("events.unit.minutes", "count", 0)
+	}
+	return strings.Join(parts, " ")
 }
