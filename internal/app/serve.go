@@ -174,6 +174,16 @@ func serve(ctx context.Context, c config.Config, env Env, log *slog.Logger) erro
 	})
 	g.Go(func() error { return pl.run(gctx, c.HTTP.ShutdownGrace.D()) })
 	g.Go(func() error { return det.run(gctx) })
+	if c.Incidents.Reminders && c.Notify.SMTP.Host != "" {
+		send, err := newReminderMailer(c.Notify.SMTP)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error {
+			return runReminders(gctx, reminderDeps{Incidents: inc.svc, Users: db.Users, Catalog: cat, BaseURL: c.BaseURL},
+				inc.policy, send, reminderEvery, time.Now, log.With("component", "reminders"))
+		})
+	}
 	g.Go(func() error {
 		// SIGHUP reloads the rules (after "koban rules import", for one).
 		hup := make(chan os.Signal, 1)

@@ -125,6 +125,7 @@ var navItems = []struct {
 	{NavItem{"sources", "/sources", "admin"}, auth.PermHunting},
 	{NavItem{"settings", "/settings", "admin"}, auth.PermSelf},
 	{NavItem{"users", "/admin/users", "admin"}, auth.PermUsers},
+	{NavItem{"playbooks", "/admin/playbooks", "admin"}, auth.PermPlaybooks},
 	{NavItem{"tokens", "/admin/tokens", "admin"}, auth.PermTokens},
 	{NavItem{"audit", "/admin/audit", "admin"}, auth.PermAudit},
 }
