@@ -491,3 +491,83 @@ func TestIncidentMessagesExist(t *testing.T) {
 		}
 	}
 }
+
+func TestIncidentLifecycleForms(t *testing.T) {
+	t.Parallel()
+	e := newIncidentEnv(t)
+	inc := e.create("Shared drive public", incident.TypeDataLeak)
+	base := "/incidents/" + inc.Ref
+	ver := func() string { return strconv.FormatInt(e.ciDetail(inc.Ref).Version, 10) }
+	send := func(path string, form url.Values, want int, contains ...string) {
+		t.Helper()
+		form.Set("version", ver())
+		resp := e.ciPost(base+path, form)
+		body := bodyOf(t, resp)
+		ciStatus(t, "POST "+path+" "+form.Encode(), resp, body, want)
+		for _, c := range contains {
+			if !strings.Contains(body, c) {
+				t.Errorf("POST %s %s: body lacks %q", path, form.Encode(), c)
+			}
+		}
+	}
+
+	send("/status", url.Values{"status": {"on_hold"}}, http.StatusBadRequest, `id="status-reason-error"`)
+	send("/status", url.Values{"status": {"on_hold"}, "reason": {"Waiting for the cloud vendor"}}, http.StatusSeeOther)
+	if d := e.ciDetail(inc.Ref); d.Status != incident.StatusOnHold || d.StatusReason != "Waiting for the cloud vendor" {
+		t.Fatalf("after hold: %s %q", d.Status, d.StatusReason)
+	}
+	_, body := e.ciGet(base)
+	if !strings.Contains(body, `id="status-reason"`) || !strings.Contains(body, `value="open"`) {
+		t.Errorf("overview on hold: no reason shown or no way to resume")
+	}
+	send("/status", url.Values{"status": {"open"}}, http.StatusSeeOther)
+
+	// EU residents implies personal data, and GDPR's 72 hours run in
+	// elapsed time, shown in the viewer's zone.
+	send("/flags", url.Values{"flag": {"eu_residents"}}, http.StatusSeeOther)
+	if d := e.ciDetail(inc.Ref); d.Flags != (incident.Flags{PersonalData: true, EUResidents: true}) {
+		t.Errorf("after flags: %+v", d.Flags)
+	}
+	_, body = e.ciGet(base)
+	if !strings.Contains(body, `id="clock-gdpr_authority"`) || !strings.Contains(body, "25 Nov 2026 10:00 UTC") {
+		t.Errorf("overview: no GDPR clock due 25 Nov 2026 10:00 UTC")
+	}
+	if strings.Contains(body, `id="clock-ppc_preliminary"`) {
+		t.Errorf("overview: a PPC clock runs with personal data alone")
+	}
+
+	send("/assign", url.Values{"assignee": {"999"}}, http.StatusBadRequest, `id="assign-error"`)
+	send("/assign", url.Values{"assignee": {strconv.FormatInt(e.resp.ID, 10)}}, http.StatusSeeOther)
+	if d := e.ciDetail(inc.Ref); len(d.Assignees) != 1 || d.Assignees[0] != e.resp.ID {
+		t.Errorf("after assign: %v", d.Assignees)
+	}
+
+	send("/severity", url.Values{"severity": {"high"}}, http.StatusBadRequest, `id="override-reason-error"`)
+	send("/severity", url.Values{"severity": {"high"}, "reason": {"Customer list"}}, http.StatusSeeOther)
+	if d := e.ciDetail(inc.Ref); d.Severity != incident.SeverityHigh {
+		t.Errorf("after override: severity %q", d.Severity)
+	}
+	// A high incident closes only with its review complete.
+	send("/close", url.Values{"resolution": {"resolved"}, "summary": {"Share closed"}}, http.StatusConflict,
+		"complete the post-incident review", "Share closed")
+	send("/severity", url.Values{"severity": {"low"}, "reason": {"Only test data was shared"}}, http.StatusSeeOther)
+	send("/close", url.Values{"resolution": {"resolved"}, "summary": {"Share closed"}}, http.StatusSeeOther)
+	d := e.ciDetail(inc.Ref)
+	if !d.Closed() || d.Summary != "Share closed" {
+		t.Fatalf("after close: %s %q", d.Status, d.Summary)
+	}
+	_, body = e.ciGet(base)
+	if !strings.Contains(body, `id="closed-note"`) || strings.Contains(body, `id="edit-form"`) || !strings.Contains(body, `id="reopen-form"`) {
+		t.Errorf("closed overview: want the note and the reopen form, no edit form")
+	}
+	send("/reopen", url.Values{"phase": {"containment"}}, http.StatusBadRequest, `id="reopen-reason-error"`)
+	send("/reopen", url.Values{"phase": {"containment"}, "reason": {"Another share found"}}, http.StatusSeeOther)
+	if d := e.ciDetail(inc.Ref); d.Closed() || d.Phase != incident.PhaseContainment {
+		t.Errorf("after reopen: %s %s", d.Status, d.Phase)
+	}
+	// A form without its version is refused, whatever it asks.
+	resp := e.ciPost(base+"/phase", url.Values{"phase": {"eradication"}})
+	if body := bodyOf(t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "did not say which version") {
+		t.Errorf("POST phase without version: got %d", resp.StatusCode)
+	}
+}
