@@ -207,6 +207,7 @@ func (p prefiller) other() string {
 	if p.d.Flags.EUResidents {
 		ls = append(ls, p.t("comms.prefill.gdpr"))
 	}
+	ls = append(ls, p.t("comms.prefill.timeline_head"), p.timeline())
 	return p.lines(ls)
 }
 

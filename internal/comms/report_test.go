@@ -55,7 +55,7 @@ func TestPPCDraftNineItems(t *testing.T) {
 		"subjects_response": {in.Subject},
 		"publication":       {ja("comms.prefill.publication_not_yet")},
 		"prevention":        {"全社員に多要素認証を導入"},
-		"other":             {"hanako@example.co.jp", "PC-KEIRI-01"},
+		"other":             {"hanako@example.co.jp", "PC-KEIRI-01", ja("comms.prefill.timeline_head")},
 	}
 	for i, k := range keys {
 		f := r.Fields[i]
