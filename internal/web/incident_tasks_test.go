@@ -416,3 +416,20 @@ func TestDurationText(t *testing.T) {
 		}
 	}
 }
+
+// TestIncidentApplyPlaybookStale: a "yes" that sets flags on an incident
+// changed meanwhile is refused whole — no task stays behind — with the
+// service's message and the answers kept.
+func TestIncidentApplyPlaybookStale(t *testing.T) {
+	w := newWorkEnv(t, 0)
+	inc := w.create("Leak by mail", incident.TypeDataLeak)
+	resp, body := w.post("/incidents/"+inc.Ref+"/playbook", url.Values{"playbook": {"phishing-bec"},
+		"version": {strconv.FormatInt(inc.Version+1, 10)}, "decision.personal-data": {"yes"}})
+	wantStatus(t, "stale apply", resp, body, http.StatusConflict)
+	if !strings.Contains(body, "was changed by someone else") || !strings.Contains(body, `id="decision-personal-data-yes" checked`) {
+		t.Errorf("stale apply: message or answer missing:\n%s", body)
+	}
+	if d := w.detail(inc.ID); len(d.Tasks) != 0 || d.Flags != (incident.Flags{}) {
+		t.Errorf("after a refused apply: %d tasks, flags %+v", len(d.Tasks), d.Flags)
+	}
+}
