@@ -8,23 +8,26 @@ import (
 	"path/filepath"
 
 	"github.com/koban-csirt/koban/internal/auth"
+	"github.com/koban-csirt/koban/internal/comms"
 	"github.com/koban-csirt/koban/internal/config"
+	"github.com/koban-csirt/koban/internal/i18n"
 	"github.com/koban-csirt/koban/internal/incident"
 	"github.com/koban-csirt/koban/internal/store"
 )
 
 // incidents is the incident side of a running koban: cases, the evidence
-// locker and the clock policy.
+// locker, communication and report drafts, and the clock policy.
 type incidents struct {
 	svc    *incident.Service
 	locker *incident.Locker
+	comms  *comms.Service
 	blobs  *store.Blobs
 	policy incident.Policy
 }
 
 // newIncidents builds the incident services over db, with the evidence
 // locker's files in the data directory's evidence folder.
-func newIncidents(c config.Config, db *store.DB, log *slog.Logger) (*incidents, error) {
+func newIncidents(c config.Config, db *store.DB, cat *i18n.Catalog, log *slog.Logger) (*incidents, error) {
 	policy, err := clockPolicy(c.Incidents)
 	if err != nil {
 		return nil, err
@@ -37,7 +40,8 @@ func newIncidents(c config.Config, db *store.DB, log *slog.Logger) (*incidents, 
 		Assignable: func(role string) bool { return auth.Can(auth.Role(role), auth.PermIncidents) }})
 	locker := incident.NewLocker(db, blobs, incident.LockerOptions{MaxSize: c.Incidents.EvidenceMaxBytes,
 		Retention: c.Incidents.EvidenceRetention.D(), Log: log.With("component", "evidence")})
-	return &incidents{svc: svc, locker: locker, blobs: blobs, policy: policy}, nil
+	cm := comms.New(db, svc, cat, comms.Options{Policy: policy, Log: log.With("component", "comms")})
+	return &incidents{svc: svc, locker: locker, comms: cm, blobs: blobs, policy: policy}, nil
 }
 
 // clockPolicy turns the incidents settings into the clocks' policy.
