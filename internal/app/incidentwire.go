@@ -12,6 +12,7 @@ import (
 	"github.com/koban-csirt/koban/internal/config"
 	"github.com/koban-csirt/koban/internal/i18n"
 	"github.com/koban-csirt/koban/internal/incident"
+	"github.com/koban-csirt/koban/internal/reportdesk"
 	"github.com/koban-csirt/koban/internal/store"
 )
 
@@ -21,6 +22,7 @@ type incidents struct {
 	svc    *incident.Service
 	locker *incident.Locker
 	comms  *comms.Service
+	desk   *reportdesk.Service
 	blobs  *store.Blobs
 	policy incident.Policy
 }
@@ -41,7 +43,9 @@ func newIncidents(c config.Config, db *store.DB, cat *i18n.Catalog, log *slog.Lo
 	locker := incident.NewLocker(db, blobs, incident.LockerOptions{MaxSize: c.Incidents.EvidenceMaxBytes,
 		Retention: c.Incidents.EvidenceRetention.D(), Log: log.With("component", "evidence")})
 	cm := comms.New(db, svc, cat, comms.Options{Policy: policy, Log: log.With("component", "comms")})
-	return &incidents{svc: svc, locker: locker, comms: cm, blobs: blobs, policy: policy}, nil
+	desk := reportdesk.New(db, svc, locker, blobs, reportdesk.Options{Anonymous: c.Incidents.AnonymousReports,
+		MaxAttachmentSize: min(25<<20, c.Incidents.EvidenceMaxBytes), Log: log.With("component", "reportdesk")})
+	return &incidents{svc: svc, locker: locker, comms: cm, desk: desk, blobs: blobs, policy: policy}, nil
 }
 
 // clockPolicy turns the incidents settings into the clocks' policy.

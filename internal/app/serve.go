@@ -99,7 +99,7 @@ func serve(ctx context.Context, c config.Config, env Env, log *slog.Logger) erro
 
 	srv, err := web.New(web.Options{
 		Events: pl.events, Sources: pl.registry.Snapshot, Alerts: alerts, Rules: rules,
-		Incidents: inc.svc, Evidence: inc.locker, Comms: inc.comms, Tx: db.Tx,
+		Incidents: inc.svc, Evidence: inc.locker, Comms: inc.comms, ReportDesk: inc.desk, ClockPolicy: inc.policy, Tx: db.Tx,
 		Auth: authSvc, Audit: db, Catalog: cat, Health: db.Ping, Log: log.With("component", "web"),
 		Registry: reg, Version: Version(), StoreKind: string(db.Dialect()), BaseURL: c.BaseURL,
 		MaxBodyBytes: c.HTTP.MaxBodyBytes, TrustedProxies: trustedProxies(c), MetricsToken: c.Metrics.Token.Reveal(),
