@@ -3,6 +3,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -58,11 +59,15 @@ func readReportForm(ctx context.Context, body io.Reader, contentType string, max
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return f, nil, fault.New(fault.Invalid, "reportdesk.malformed")
 	}
-	mr := multipart.NewReader(body, params["boundary"])
+	end := &endSeen{r: body, delim: []byte("--" + params["boundary"] + "--")}
+	mr := multipart.NewReader(end, params["boundary"])
 	parts := 0
 	for {
 		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
+		// NextPart says io.EOF for the end of the body, but also for one
+		// cut short in a part's header: only a body with its closing
+		// delimiter is whole.
+		if errors.Is(err, io.EOF) && end.seen {
 			return f, staged, nil
 		}
 		if err != nil {
@@ -74,6 +79,30 @@ func readReportForm(ctx context.Context, body io.Reader, contentType string, max
 			return f, staged, err
 		}
 	}
+}
+
+// endSeen passes a body through and notes whether the closing delimiter
+// of the multipart body ("--boundary--") went by.
+type endSeen struct {
+	r     io.Reader
+	delim []byte
+	carry []byte // the last len(delim)-1 bytes, for a delimiter split across reads
+	seen  bool
+}
+
+func (e *endSeen) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if n > 0 && !e.seen {
+		k := len(e.delim) - 1
+		chunk := p[:n]
+		// Only the carry and the chunk's first k bytes can hold a
+		// delimiter the chunk alone does not: copy no more than that.
+		joined := append(e.carry, chunk[:min(n, k)]...)
+		e.seen = bytes.Contains(joined, e.delim) || bytes.Contains(chunk, e.delim)
+		joined = append(joined[:len(e.carry)], chunk[max(0, n-k):]...)
+		e.carry = append(e.carry[:0], joined[max(0, len(joined)-k):]...)
+	}
+	return n, err
 }
 
 // readReportPart reads one part into f or, for a chosen file, through
