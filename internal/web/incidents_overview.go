@@ -259,21 +259,28 @@ func (s *Server) incOverviewData(r *http.Request, d incident.Detail) (*incOvervi
 	if pg.Users, err = s.incUserOptions(ctx, inc.Assignees); err != nil {
 		return nil, err
 	}
+	pg.Links = incLinksOf(p, d)
+	if pg.Next, err = s.incNextSteps(r, p, d); err != nil {
+		return nil, err
+	}
+	return pg, nil
+}
+
+// incLinksOf shows d's links to other incidents as d sees them.
+func incLinksOf(p *Page, d incident.Detail) []incLinkView {
+	var out []incLinkView
 	for _, l := range d.Links {
 		v := incLinkView{Kind: l.Kind, Reverse: l.Reverse, OtherID: l.Other.ID, Ref: l.Other.Ref,
 			Title: safeLine(l.Other.Title, 200), Href: incidentHref(l.Other.Ref, ""), Status: l.Other.Status,
-			Phase: l.Other.Phase, Severity: l.Other.Severity, CanRemove: !inc.Closed()}
+			Phase: l.Other.Phase, Severity: l.Other.Severity, CanRemove: !d.Closed()}
 		if l.Reverse {
 			v.Label = p.T("incident.link_kind_reverse." + string(l.Kind))
 		} else {
 			v.Label = p.T("incident.link_kind." + string(l.Kind))
 		}
-		pg.Links = append(pg.Links, v)
+		out = append(out, v)
 	}
-	if pg.Next, err = s.incNextSteps(r, p, d); err != nil {
-		return nil, err
-	}
-	return pg, nil
+	return out
 }
 
 // incViewOf shows inc; a brief incident (Incident.Brief) shows as much as
@@ -330,15 +337,22 @@ func incViewOf(p *Page, inc incident.Incident, names incPeople, now time.Time) i
 	for _, id := range ids {
 		v.PPCSituations = append(v.PPCSituations, p.T(id))
 	}
+	v.Times = incTimesOf(p, inc, now)
+	return v
+}
+
+// incTimesOf lists inc's milestone times.
+func incTimesOf(p *Page, inc incident.Incident, now time.Time) []incTime {
+	var out []incTime
 	for _, t := range []struct {
 		key string
 		at  time.Time
 	}{{"detected", inc.DetectedAt}, {"aware", inc.AwareAt}, {"acknowledged", inc.AcknowledgedAt},
 		{"contained", inc.ContainedAt}, {"resolved", inc.ResolvedAt}, {"closed", inc.ClosedAt},
 		{"created", inc.CreatedAt}, {"updated", inc.UpdatedAt}} {
-		v.Times = append(v.Times, incTime{Key: t.key, Time: p.timeView(t.at, now)})
+		out = append(out, incTime{Key: t.key, Time: p.timeView(t.at, now)})
 	}
-	return v
+	return out
 }
 
 // textLines splits a person's text into lines for display.
