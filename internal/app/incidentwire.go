@@ -40,7 +40,9 @@ func newIncidents(c config.Config, db *store.DB, cat *i18n.Catalog, log *slog.Lo
 	}
 	svc := incident.New(db, incident.Options{Log: log.With("component", "incidents"),
 		Assignable: func(role string) bool { return auth.Can(auth.Role(role), auth.PermIncidents) }})
-	locker := incident.NewLocker(db, blobs, incident.LockerOptions{MaxSize: c.Incidents.EvidenceMaxBytes,
+	// Content a report attachment still holds is kept when no evidence
+	// item refers to it any more.
+	locker := incident.NewLocker(db, reportdesk.KeepReported(blobs, db), incident.LockerOptions{MaxSize: c.Incidents.EvidenceMaxBytes,
 		Retention: c.Incidents.EvidenceRetention.D(), Log: log.With("component", "evidence")})
 	cm := comms.New(db, svc, cat, comms.Options{Policy: policy, Log: log.With("component", "comms")})
 	desk := reportdesk.New(db, svc, locker, blobs, reportdesk.Options{Anonymous: c.Incidents.AnonymousReports,

@@ -127,9 +127,22 @@ func (s *Server) observe(r *http.Request, ri *reqInfo, status int, d time.Durati
 	if strings.HasPrefix(r.URL.Path, "/static/") || r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
 		level = s.log.Debug
 	}
-	// The path only: query strings are not logged.
-	level("request", "method", r.Method, "path", r.URL.Path, "status", status,
-		"duration_ms", d.Milliseconds(), "request_id", ri.id, "user_id", uid, "ip", ri.ip)
+	// The path only: query strings are not logged. Private routes log
+	// their pattern and no address: a status link's token is a secret, and
+	// an anonymous reporter's address is not koban's to keep.
+	path, ip := r.URL.Path, ri.ip
+	if privateRoutes[r.Pattern] {
+		path, ip = r.Pattern, ""
+	}
+	level("request", "method", r.Method, "path", path, "status", status,
+		"duration_ms", d.Milliseconds(), "request_id", ri.id, "user_id", uid, "ip", ip)
+}
+
+// privateRoutes are logged by pattern, without the client's address.
+var privateRoutes = map[string]bool{
+	"GET /report/anonymous":      true,
+	"POST /report/anonymous":     true,
+	"GET /report/status/{token}": true,
 }
 
 func newRequestID() string {
