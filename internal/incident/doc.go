@@ -19,11 +19,15 @@
 //
 // Also here: the playbook library for non-specialists (playbook*.go and the
 // embedded playbooks/*.yaml, in Japanese and English, with the "what to do
-// next" steps); the regulatory and SLA clocks (clock.go: PPC 速報 and 確報
-// counted in Asia/Tokyo days, GDPR 72 hours, acknowledge and contain SLAs,
-// reminders); observables (observable*.go: extraction from text and alert
-// fields, validation, defanged display; incidents sharing a kind and value
-// are linked); and the evidence locker (evidence*.go: content-addressed,
+// next" steps; playbook_custom.go: the copies admins edit, which may replace
+// a built-in one); the regulatory and SLA clocks (clock.go: PPC 速報 and 確報
+// counted in Asia/Tokyo days, GDPR 72 hours, acknowledge and contain SLAs;
+// reminder*.go: which reminders are due, each sent once per recipient);
+// observables (observable*.go: extraction from text and alert fields,
+// validation, defanged display, stored per incident; incidents sharing a
+// kind and value are related); incidents made from alerts or joined by them
+// (fromalerts.go, taking the alerts as plain AlertInput so that this package
+// never imports internal/alert); and the evidence locker (evidence*.go: content-addressed,
 // never modified, with a chain of custody, legal hold and retention).
 //
 // Every change is one transaction holding the change, its timeline entries
