@@ -252,6 +252,7 @@ func TestIncidentList(t *testing.T) {
 		e.create("More "+strconv.Itoa(i), incident.TypeOther)
 	}
 	resp, body = e.ciGet("/incidents")
+	ciStatus(t, "GET /incidents (page 1)", resp, body, http.StatusOK)
 	if strings.Contains(body, `id="incident-`+phish.Ref+`"`) || !strings.Contains(body, `id="incidents-older"`) {
 		t.Fatalf("GET /incidents with %d incidents: want the oldest on the next page and a link to it", incListLimit+3)
 	}
