@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/koban-csirt/koban/internal/i18n"
 	"github.com/koban-csirt/koban/internal/incident"
 )
 
@@ -140,5 +141,35 @@ func TestTimelineTranslateUnknownMessage(t *testing.T) {
 	}
 	if got, want := tr("incident.timeline.phase", "from", "triage", "to", "containment", "reason", ""), "Phase changed from Triage to Containment."; got != want {
 		t.Errorf("phase entry: got %q, want %q", got, want)
+	}
+}
+
+func TestTimelineTranslateLabelsStoredWords(t *testing.T) {
+	w := newWorkEnv(t, 0)
+	for _, c := range []struct {
+		lang      i18n.Lang
+		msg, want string
+		args      []any
+	}{
+		{"en", "incident.timeline.changed_flags", "Regulatory flags now: Personal data involved, More than 1,000 people affected",
+			[]any{"to", "personal_data, over_1000"}},
+		{"ja", "incident.timeline.changed_flags", "personal_data", []any{"to", "personal_data, over_1000"}},
+		{"en", "incident.timeline.changed_flags", "Regulatory flags now:", []any{"to", ""}},
+		{"en", "incidentobs.timeline.alert", "Alert #7 (Medium) taken in: t on web01, 1 detections.",
+			[]any{"id", "7", "title", "t", "level", "medium", "host", "web01", "count", "1"}},
+		{"en", "comms.timeline.report_created", "Report draft #1 (Report to the PPC (漏えい等報告)) started.",
+			[]any{"report", "1", "kind", "ppc", "stage", "preliminary"}},
+		{"en", "comms.timeline.report_created", "Report draft #2 (bogus) started.", []any{"report", "2", "kind", "bogus"}},
+	} {
+		got := timelineTranslate(w.srv.cat, c.lang)(c.msg, c.args...)
+		if c.lang == "ja" {
+			if strings.Contains(got, c.want) {
+				t.Errorf("%s in Japanese: %q still shows %q", c.msg, got, c.want)
+			}
+			continue
+		}
+		if got != c.want {
+			t.Errorf("%s %v: got %q, want %q", c.msg, c.args, got, c.want)
+		}
 	}
 }
