@@ -261,6 +261,7 @@ func (p prefiller) sources() string {
 // done, oldest first.
 func (p prefiller) timeline() string {
 	var ls []string
+	tr := incident.TimelineTranslate(p.s.cat, p.lang)
 	for _, e := range p.d.Timeline {
 		switch e.Kind {
 		case incident.EntryUpdate, incident.EntryAssign, incident.EntryLink, incident.EntryObservable,
@@ -269,7 +270,7 @@ func (p prefiller) timeline() string {
 		}
 		text := e.Text
 		if !e.Manual {
-			text = p.t(e.Msg, e.MsgArgs()...)
+			text = tr(e.Msg, e.MsgArgs()...)
 		}
 		ls = append(ls, p.s.timeText(p.lang, e.At)+" "+text)
 	}

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -79,79 +78,11 @@ func (s *Server) timelineData(r *http.Request, d incident.Detail) *timelinePage 
 	return pg
 }
 
-// argLabels says which message labels an automatic entry's argument: by
-// message id, then argument name, the label's id with %s for the stored
-// word (or the prefix it is appended to). Arguments not listed are shown as
-// written.
-var argLabels = map[string]map[string]string{
-	"incident.timeline.phase":         {"from": "incident.phase.", "to": "incident.phase."},
-	"incident.timeline.status":        {"from": "incident.status.", "to": "incident.status."},
-	"incident.timeline.closed":        {"from": "incident.phase.", "resolution": "incident.resolution."},
-	"incident.timeline.reopened":      {"to": "incident.phase."},
-	"incident.timeline.task_status":   {"from": "incident.task_status.", "to": "incident.task_status."},
-	"incident.timeline.action_status": {"from": "incident.action_status.", "to": "incident.action_status."},
-	"incident.timeline.changed_type":  {"from": "incident.type.", "to": "incident.type."},
-	"incident.timeline.changed_flags": {"to": "incidentclock.flag."},
-	"incident.timeline.assessed":      {"severity": "incident.severity.level."},
-	"incident.timeline.override":      {"severity": "incident.severity.level."},
-	"incident.timeline.unlinked":      {"kind": "incident.link_kind."},
-	"incidentobs.timeline.alert":      {"level": "alert.level."},
-	"comms.timeline.contact_added":    {"kind": "comms.kind."},
-	"comms.timeline.report_created":   {"kind": "comms.report.%s.title"},
-	"comms.timeline.report_edited":    {"kind": "comms.report.%s.title"},
-	"comms.timeline.report_refreshed": {"kind": "comms.report.%s.title"},
-	"comms.timeline.report_sent":      {"kind": "comms.report.%s.title"},
-}
-
-// argLists names the arguments that hold a list of stored words joined
-// with ", ", each labelled.
-var argLists = map[string]string{"incident.timeline.changed_flags": "to"}
-
-// timelineTranslate renders automatic timeline entries in lang: the
-// stored words among their arguments (phases, statuses, severities, flags
-// …) become their labels. An entry whose message the catalogue lacks is
-// shown as its id and arguments.
+// timelineTranslate renders automatic timeline entries in lang, the
+// stored words among their arguments as their labels
+// (incident.TimelineTranslate).
 func timelineTranslate(cat *i18n.Catalog, lang i18n.Lang) incident.Translate {
-	label := func(pattern, val string) string {
-		id := pattern + val
-		if strings.Contains(pattern, "%s") {
-			id = strings.Replace(pattern, "%s", val, 1)
-		}
-		if val == "" || !cat.Has(lang, id) {
-			return val
-		}
-		return cat.T(lang, id)
-	}
-	return func(msg string, args ...any) string {
-		if !cat.Has(i18n.English, msg) {
-			parts := []string{msg}
-			for _, a := range args {
-				if s, ok := a.(string); ok {
-					parts = append(parts, s)
-				}
-			}
-			return strings.Join(parts, " ")
-		}
-		labels := argLabels[msg]
-		out := slices.Clone(args)
-		for i := 0; i+1 < len(out); i += 2 {
-			name, _ := out[i].(string)
-			val, _ := out[i+1].(string)
-			prefix, ok := labels[name]
-			switch {
-			case !ok:
-			case argLists[msg] == name && val != "":
-				words := strings.Split(val, ", ")
-				for j, w := range words {
-					words[j] = label(prefix, w)
-				}
-				out[i+1] = strings.Join(words, cat.T(lang, "incidents.list_sep"))
-			default:
-				out[i+1] = label(prefix, val)
-			}
-		}
-		return strings.TrimSpace(cat.T(lang, msg, out...))
-	}
+	return incident.TimelineTranslate(cat, lang)
 }
 
 // timelineNote records what a person writes: POST
