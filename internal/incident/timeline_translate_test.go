@@ -29,7 +29,7 @@ func TestTimelineTranslateLabels(t *testing.T) {
 			"Regulatory flags now: Personal data involved, More than 1,000 people affected"},
 		{i18n.English, "incident.timeline.changed_flags", []any{"to", ""}, "Regulatory flags now:"},
 		{i18n.English, "incidentobs.timeline.alert", []any{"id", "7", "title", "t", "level", "medium", "host", "web01", "count", "1"},
-			"Alert #7 (Medium) taken in: t on web01, 1 detections."},
+			"Alert #7 (Medium) taken in: t on web01, 1 detection."},
 		{i18n.English, "comms.timeline.report_created", []any{"report", "1", "kind", "ppc", "stage", "preliminary"},
 			"Report draft #1 (Report to the PPC (漏えい等報告)) started."},
 		// A word without a label is shown as stored; an unknown message as

@@ -155,7 +155,7 @@ func TestTimelineTranslateLabelsStoredWords(t *testing.T) {
 			[]any{"to", "personal_data, over_1000"}},
 		{"ja", "incident.timeline.changed_flags", "personal_data", []any{"to", "personal_data, over_1000"}},
 		{"en", "incident.timeline.changed_flags", "Regulatory flags now:", []any{"to", ""}},
-		{"en", "incidentobs.timeline.alert", "Alert #7 (Medium) taken in: t on web01, 1 detections.",
+		{"en", "incidentobs.timeline.alert", "Alert #7 (Medium) taken in: t on web01, 1 detection.",
 			[]any{"id", "7", "title", "t", "level", "medium", "host", "web01", "count", "1"}},
 		{"en", "comms.timeline.report_created", "Report draft #1 (Report to the PPC (漏えい等報告)) started.",
 			[]any{"report", "1", "kind", "ppc", "stage", "preliminary"}},
