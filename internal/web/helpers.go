@@ -63,7 +63,13 @@ func pathID(r *http.Request) (int64, error) {
 // under "done.").
 func redirectDone(w http.ResponseWriter, r *http.Request, path, done string) {
 	if done != "" {
-		path += "?done=" + url.QueryEscape(done)
+		// The query goes before a fragment (#task-6), or the browser
+		// takes it as part of the fragment and shows no notice.
+		p, frag, hasFrag := strings.Cut(path, "#")
+		path = p + "?done=" + url.QueryEscape(done)
+		if hasFrag {
+			path += "#" + frag
+		}
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }

@@ -52,7 +52,11 @@ func wantRedirect(t *testing.T, resp *http.Response, body, path, done string) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("status %d, want 303:\n%s", resp.StatusCode, body)
 	}
-	if got, want := resp.Header.Get("Location"), path+"?done="+done; got != want {
+	want := path + "?done=" + done
+	if p, frag, ok := strings.Cut(path, "#"); ok {
+		want = p + "?done=" + done + "#" + frag
+	}
+	if got := resp.Header.Get("Location"); got != want {
 		t.Fatalf("Location %q, want %q", got, want)
 	}
 }
