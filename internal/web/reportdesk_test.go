@@ -175,6 +175,12 @@ func TestReportSubmitAndMine(t *testing.T) {
 	if strings.Contains(page, "<script>alert(1)") {
 		t.Error("own report page: the description's HTML is not escaped")
 	}
+	again := bodyOf(t, e.do(req{path: "/report/mine/RPT-2026-0001", session: rita}))
+	for what, b := range map[string]string{"after sending": page, "later": again} {
+		if n := strings.Count(b, "<h1"); n != 1 {
+			t.Errorf("own report page %s: %d h1 elements, want 1", what, n)
+		}
+	}
 	list := deskStatus(t, "GET /report/mine", e.do(req{path: "/report/mine", session: rita}), http.StatusOK)
 	if !strings.Contains(list, `id="report-RPT-2026-0001"`) {
 		t.Error("GET /report/mine: the report is not listed")
