@@ -117,7 +117,9 @@ func TestCommsPPCDraftPrint(t *testing.T) {
 			t.Errorf("print view contains %q", bad)
 		}
 	}
-	for _, want := range []string{`&lt;script&gt;alert(&#34;desc&#34;)&lt;/script&gt;`, "1,234", `lang="ja"`,
+	// The icon is linked as on every page, or the browser asks for
+	// /favicon.ico and meets a 404.
+	for _, want := range []string{`&lt;script&gt;alert(&#34;desc&#34;)&lt;/script&gt;`, "1,234", `lang="ja"`, `rel="icon"`,
 		cat.T(i18n.Japanese, "incidentclock.kind.ppc_preliminary")} {
 		if !strings.Contains(body, want) {
 			t.Errorf("print view lacks %q", want)
