@@ -93,9 +93,10 @@ func (s *Service) moveAttachments(ctx context.Context, a incident.Actor, r *Repo
 		if err != nil {
 			return fmt.Errorf("attachment %q: %w", at.Name, err)
 		}
+		// Where it came from is the report's reference alone: the text is
+		// stored, and shown as written in every language.
 		e, err := s.locker.AddEvidence(ctx, a, incID, incident.EvidenceMeta{Name: at.Name,
-			Description: "Attachment of report " + r.Ref, CollectedBy: reporterName(*r),
-			CollectedFrom: "reporter " + reporterName(*r) + " (" + r.Ref + ")", CollectedAt: r.CreatedAt}, rc)
+			CollectedBy: reporterName(*r), CollectedFrom: r.Ref, CollectedAt: r.CreatedAt}, rc)
 		_ = rc.Close() // read to the end or failed; either way done with it
 		if err != nil {
 			return fmt.Errorf("attachment %q: %w", at.Name, err)

@@ -367,8 +367,12 @@ func TestOpenIncidentMovesAttachments(t *testing.T) {
 		}
 		cs, err := e.locker.Custody(ctx, it.ID)
 		if err != nil || len(cs) < 2 || cs[0].Action != incident.CustodyCollected || cs[0].Actor != "alice" ||
-			cs[0].Note != "reporter alice ("+r.Ref+")" || cs[1].Action != incident.CustodyUploaded || cs[1].Actor != "resp" {
-			t.Errorf("custody of %s = %+v, %v; want collected from reporter alice, uploaded by resp", want.name, cs, err)
+			cs[0].Note != r.Ref || cs[1].Action != incident.CustodyUploaded || cs[1].Actor != "resp" {
+			t.Errorf("custody of %s = %+v, %v; want collected from %s, uploaded by resp", want.name, cs, err, r.Ref)
+		}
+		// Nothing English is stored for a Japanese page to show.
+		if it.CollectedFrom != r.Ref || it.Description != "" {
+			t.Errorf("evidence %d collected from %q, described %q; want from %s, no description", i, it.CollectedFrom, it.Description, r.Ref)
 		}
 		rc, _, err := e.locker.Download(ctx, e.resp, it.ID)
 		if err != nil {
