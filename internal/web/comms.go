@@ -9,6 +9,7 @@ import (
 	"github.com/koban-csirt/koban/internal/auth"
 	"github.com/koban-csirt/koban/internal/comms"
 	"github.com/koban-csirt/koban/internal/fault"
+	"github.com/koban-csirt/koban/internal/incident"
 )
 
 // Contacts, an incident's communication log (comms_messages.go) and its
@@ -61,6 +62,15 @@ func (s *Server) commsOn(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+// commsIncident reads the incident of a communication or report-draft
+// route, or writes the error page and returns false.
+func (s *Server) commsIncident(w http.ResponseWriter, r *http.Request) (incident.Detail, bool) {
+	if !s.commsOn(w, r) {
+		return incident.Detail{}, false
+	}
+	return s.incidentDetail(w, r)
 }
 
 // formInt reads an optional whole number from a form; 0 when empty or not

@@ -106,7 +106,7 @@ func formTime(r *http.Request, p *Page, name string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	t, err := time.ParseInLocation("2006-01-02T15:04", v, p.loc)
+	t, err := parseInputTime(v, p.loc)
 	if err != nil {
 		return time.Time{}, fault.InvalidField(name, "comms.ui.time_invalid")
 	}
@@ -115,10 +115,7 @@ func formTime(r *http.Request, p *Page, name string) (time.Time, error) {
 
 // commsCreate logs a message or starts a draft: POST /incidents/{ref}/comms.
 func (s *Server) commsCreate(w http.ResponseWriter, r *http.Request) {
-	if !s.commsOn(w, r) {
-		return
-	}
-	d, ok := s.incidentDetail(w, r)
+	d, ok := s.commsIncident(w, r)
 	if !ok {
 		return
 	}
@@ -214,10 +211,7 @@ func (s *Server) commsMessagePageOf(w http.ResponseWriter, r *http.Request, d in
 // commsNew is a new draft, from a template when one is asked for:
 // GET /incidents/{ref}/comms/new?template=…&lang=….
 func (s *Server) commsNew(w http.ResponseWriter, r *http.Request) {
-	if !s.commsOn(w, r) {
-		return
-	}
-	d, ok := s.incidentDetail(w, r)
+	d, ok := s.commsIncident(w, r)
 	if !ok {
 		return
 	}
@@ -259,10 +253,7 @@ func messageFormOf(m comms.Message) comms.MessageInput {
 
 // commsMessage is one message: GET /incidents/{ref}/comms/{id}.
 func (s *Server) commsMessage(w http.ResponseWriter, r *http.Request) {
-	if !s.commsOn(w, r) {
-		return
-	}
-	d, ok := s.incidentDetail(w, r)
+	d, ok := s.commsIncident(w, r)
 	if !ok {
 		return
 	}
@@ -277,10 +268,7 @@ func (s *Server) commsMessage(w http.ResponseWriter, r *http.Request) {
 
 // commsUpdate saves a draft: POST /incidents/{ref}/comms/{id}.
 func (s *Server) commsUpdate(w http.ResponseWriter, r *http.Request) {
-	if !s.commsOn(w, r) {
-		return
-	}
-	d, ok := s.incidentDetail(w, r)
+	d, ok := s.commsIncident(w, r)
 	if !ok {
 		return
 	}
@@ -380,10 +368,7 @@ func (s *Server) commsStep(step string) http.HandlerFunc {
 // commsInvolve adds a contact to the incident:
 // POST /incidents/{ref}/comms/contacts.
 func (s *Server) commsInvolve(w http.ResponseWriter, r *http.Request) {
-	if !s.commsOn(w, r) {
-		return
-	}
-	d, ok := s.incidentDetail(w, r)
+	d, ok := s.commsIncident(w, r)
 	if !ok {
 		return
 	}
@@ -411,10 +396,7 @@ func (s *Server) commsInvolve(w http.ResponseWriter, r *http.Request) {
 // commsUninvolve removes a contact from the incident:
 // POST /incidents/{ref}/comms/contacts/{id}/remove.
 func (s *Server) commsUninvolve(w http.ResponseWriter, r *http.Request) {
-	if !s.commsOn(w, r) {
-		return
-	}
-	d, ok := s.incidentDetail(w, r)
+	d, ok := s.commsIncident(w, r)
 	if !ok {
 		return
 	}

@@ -68,10 +68,7 @@ func (s *Server) ppcClocks(p *Page, d incident.Detail) []draftDeadline {
 
 // draftsTab is the reports tab: GET /incidents/{ref}/reports.
 func (s *Server) draftsTab(w http.ResponseWriter, r *http.Request) {
-	if !s.commsOn(w, r) {
-		return
-	}
-	d, ok := s.incidentDetail(w, r)
+	d, ok := s.commsIncident(w, r)
 	if !ok {
 		return
 	}
@@ -108,10 +105,7 @@ func (s *Server) renderDraftsTab(w http.ResponseWriter, r *http.Request, d incid
 // draftCreate starts a draft: POST /incidents/{ref}/reports. The kind
 // field carries the PPC stage as "ppc:preliminary" or "ppc:final".
 func (s *Server) draftCreate(w http.ResponseWriter, r *http.Request) {
-	if !s.commsOn(w, r) {
-		return
-	}
-	d, ok := s.incidentDetail(w, r)
+	d, ok := s.commsIncident(w, r)
 	if !ok {
 		return
 	}
@@ -222,10 +216,7 @@ func (s *Server) draftPageOf(w http.ResponseWriter, r *http.Request, d incident.
 
 // draftEdit is a draft's form: GET /incidents/{ref}/reports/{id}.
 func (s *Server) draftEdit(w http.ResponseWriter, r *http.Request) {
-	if !s.commsOn(w, r) {
-		return
-	}
-	d, ok := s.incidentDetail(w, r)
+	d, ok := s.commsIncident(w, r)
 	if !ok {
 		return
 	}
@@ -241,10 +232,7 @@ func (s *Server) draftEdit(w http.ResponseWriter, r *http.Request) {
 // draftSave saves a draft's fields: POST /incidents/{ref}/reports/{id}.
 // A "take" button takes one field's suggested pre-fill.
 func (s *Server) draftSave(w http.ResponseWriter, r *http.Request) {
-	if !s.commsOn(w, r) {
-		return
-	}
-	d, ok := s.incidentDetail(w, r)
+	d, ok := s.commsIncident(w, r)
 	if !ok {
 		return
 	}
@@ -291,10 +279,7 @@ func (s *Server) draftSave(w http.ResponseWriter, r *http.Request) {
 // draftRefresh pre-fills a draft again from the incident without writing
 // over edited fields: POST /incidents/{ref}/reports/{id}/refresh.
 func (s *Server) draftRefresh(w http.ResponseWriter, r *http.Request) {
-	if !s.commsOn(w, r) {
-		return
-	}
-	d, ok := s.incidentDetail(w, r)
+	d, ok := s.commsIncident(w, r)
 	if !ok {
 		return
 	}
@@ -321,10 +306,7 @@ func (s *Server) draftRefresh(w http.ResponseWriter, r *http.Request) {
 
 // draftSent records a send: POST /incidents/{ref}/reports/{id}/sent.
 func (s *Server) draftSent(w http.ResponseWriter, r *http.Request) {
-	if !s.commsOn(w, r) {
-		return
-	}
-	d, ok := s.incidentDetail(w, r)
+	d, ok := s.commsIncident(w, r)
 	if !ok {
 		return
 	}
@@ -372,10 +354,7 @@ type draftPrintPage struct {
 // draftPrint is a draft's printable view, without navigation:
 // GET /incidents/{ref}/reports/{id}/print.
 func (s *Server) draftPrint(w http.ResponseWriter, r *http.Request) {
-	if !s.commsOn(w, r) {
-		return
-	}
-	d, ok := s.incidentDetail(w, r)
+	d, ok := s.commsIncident(w, r)
 	if !ok {
 		return
 	}
